@@ -1,0 +1,34 @@
+// pg_collab OT core: small RAII helpers around jansson. No PostgreSQL headers.
+#pragma once
+
+#include <jansson.h>
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "errors.hpp"
+
+namespace collab {
+
+struct JsonDeleter {
+    void operator()(json_t *j) const noexcept { json_decref(j); }
+};
+using JsonPtr = std::unique_ptr<json_t, JsonDeleter>;
+
+// Takes ownership of a new reference; throws std::bad_alloc when jansson returned NULL.
+JsonPtr json_own(json_t *j);
+// Adds a reference to a borrowed value.
+JsonPtr json_ref(json_t *j);
+
+// Parses one JSON value (any type, not only objects/arrays). Rejects invalid UTF-8 and lone surrogate escapes.
+// Throws OtError(error_kind, "<what>: <jansson message>") on failure.
+JsonPtr json_parse(std::string_view text, ErrorKind error_kind, const char *what);
+
+// Compact serialization, UTF-8 kept as is (no \u escapes for non-ASCII), any value type.
+std::string json_dump(const json_t *value);
+
+// JSON type name for messages ("object", "array", "string", "integer", "real", "true", "false", "null").
+const char *json_type_name(const json_t *value) noexcept;
+
+} // namespace collab

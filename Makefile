@@ -26,7 +26,7 @@ PG_CONFIG ?= pg_config
 # PostgreSQL 15's server headers are not -Wextra clean in C++: include them as system headers so that -Werror applies
 # to our code only.
 PG_CPPFLAGS = -isystem $(shell $(PG_CONFIG) --includedir-server) -Iextension/core
-PG_CXXFLAGS = -std=c++20 -Wall -Wextra -Werror -fvisibility=hidden
+PG_CXXFLAGS = -std=c++20 -Wall -Wextra -Werror
 SHLIB_LINK  = -ljansson -lstdc++
 # PGXS would compile every .cpp to LLVM bitcode with clang-14 without our -std flag; JIT inlining buys us nothing.
 override with_llvm = no

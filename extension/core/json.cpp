@@ -30,6 +30,8 @@ JsonPtr json_own(json_t *j) {
     return JsonPtr(j);
 }
 
+json_t *json_new_object() { return json_pack("{}"); }
+
 JsonPtr json_ref(json_t *j) { return JsonPtr(json_incref(j)); }
 
 JsonPtr json_parse(std::string_view text, ErrorKind error_kind, const char *what) {

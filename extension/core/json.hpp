@@ -3,6 +3,10 @@
 
 #include <jansson.h>
 
+// The postgres executable exports a json_object() of its own (the SQL function), which interposes on jansson's when
+// this code runs inside the server. Use collab::json_new_object() instead; jansson's internal calls are unaffected.
+#pragma GCC poison json_object
+
 #include <memory>
 #include <string>
 #include <string_view>
@@ -15,6 +19,9 @@ struct JsonDeleter {
     void operator()(json_t *j) const noexcept { json_decref(j); }
 };
 using JsonPtr = std::unique_ptr<json_t, JsonDeleter>;
+
+// A new empty JSON object (see the note on json_object above).
+json_t *json_new_object();
 
 // Takes ownership of a new reference; throws std::bad_alloc when jansson returned NULL.
 JsonPtr json_own(json_t *j);

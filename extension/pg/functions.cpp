@@ -1,0 +1,175 @@
+// pg_collab SQL-callable functions. Each is an extern "C" trampoline (COLLAB_FUNCTION) around a C++ body.
+#include <string>
+
+#include "pg.hpp"
+#include "store.hpp"
+#include "types.hpp"
+
+extern "C" {
+PG_MODULE_MAGIC;
+void _PG_init(void);
+}
+
+namespace {
+
+using namespace collab;
+using namespace collab::pg;
+
+// Returns one row from a set-returning function declared RETURNS TABLE(...).
+Datum return_row(FunctionCallInfo fcinfo, Datum *values, bool *nulls) {
+    pg_guard([&] {
+        InitMaterializedSRF(fcinfo, 0);
+        ReturnSetInfo *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
+        tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+    });
+    return static_cast<Datum>(0);
+}
+
+Datum return_snapshot(FunctionCallInfo fcinfo, const SnapshotResult &r) {
+    Datum values[3] = {Int64GetDatum(r.version), 0, 0};
+    bool nulls[3] = {false, !r.type_uri, !r.data_json};
+    if (r.type_uri) values[1] = text_datum(*r.type_uri);
+    if (r.data_json) values[2] = jsonb_from_text(*r.data_json);
+    return return_row(fcinfo, values, nulls);
+}
+
+DocKey key_args(FunctionCallInfo fcinfo) {
+    require_arg(fcinfo, 0, "collection");
+    require_arg(fcinfo, 1, "id");
+    return make_key(text_arg(fcinfo, 0), text_arg(fcinfo, 1));
+}
+
+const OtType &type_arg(FunctionCallInfo fcinfo, int n) {
+    require_arg(fcinfo, n, "type");
+    return require_type(text_arg(fcinfo, n));
+}
+
+JsonPtr json_arg(FunctionCallInfo fcinfo, int n, const char *name) {
+    require_arg(fcinfo, n, name);
+    return json_parse(jsonb_arg_text(fcinfo, n), ErrorKind::OpBadlyFormed, name);
+}
+
+Datum jsonb_result(const JsonPtr &value) { return jsonb_from_text(json_dump(value.get())); }
+
+} // namespace
+
+// collab.create_doc(collection, id, type, data) -> the document's new version
+COLLAB_FUNCTION(collab_create_doc) {
+    const DocKey key = key_args(fcinfo);
+    const OtType &type = type_arg(fcinfo, 2);
+    JsonPtr op = json_own(json_new_object());
+    JsonPtr create = json_own(json_new_object());
+    json_object_set_new(create.get(), "type", json_stringn(type.uri().data(), type.uri().size()));
+    if (!PG_ARGISNULL(3))
+        json_object_set_new(create.get(), "data",
+                            json_parse(jsonb_arg_text(fcinfo, 3), ErrorKind::DataBadlyFormed, "data").release());
+    json_object_set(op.get(), "create", create.get());
+    const SubmitResult r = submit(key, std::nullopt, json_dump(op.get()), std::nullopt, std::nullopt);
+    return Int64GetDatum(r.version + 1);
+}
+
+// collab.delete_doc(collection, id) -> the document's new version
+COLLAB_FUNCTION(collab_delete_doc) {
+    const DocKey key = key_args(fcinfo);
+    const SubmitResult r = submit(key, std::nullopt, "{\"del\":true}", std::nullopt, std::nullopt, DeleteMode::Strict);
+    return Int64GetDatum(r.version + 1);
+}
+
+// collab.submit(collection, id, base_version, op, src, seq) -> table(version, op)
+COLLAB_FUNCTION(collab_submit) {
+    const DocKey key = key_args(fcinfo);
+    require_arg(fcinfo, 3, "op");
+    const std::optional<std::int64_t> base =
+        PG_ARGISNULL(2) ? std::nullopt : std::optional<std::int64_t>(PG_GETARG_INT64(2));
+    const std::optional<std::string> src =
+        PG_ARGISNULL(4) ? std::nullopt : std::optional<std::string>(text_arg(fcinfo, 4));
+    const std::optional<std::int64_t> seq =
+        PG_ARGISNULL(5) ? std::nullopt : std::optional<std::int64_t>(PG_GETARG_INT64(5));
+    const SubmitResult r = submit(key, base, jsonb_arg_text(fcinfo, 3), src, seq);
+    Datum values[2] = {Int64GetDatum(r.version), jsonb_from_text(r.op_json)};
+    bool nulls[2] = {false, false};
+    return return_row(fcinfo, values, nulls);
+}
+
+// collab.fetch(collection, id) -> table(version, type, data)
+COLLAB_FUNCTION(collab_fetch) { return return_snapshot(fcinfo, fetch(key_args(fcinfo))); }
+
+// collab.snapshot_at(collection, id, version) -> table(version, type, data)
+COLLAB_FUNCTION(collab_snapshot_at) {
+    const DocKey key = key_args(fcinfo);
+    require_arg(fcinfo, 2, "version");
+    return return_snapshot(fcinfo, snapshot_at(key, PG_GETARG_INT64(2)));
+}
+
+// collab.snapshot_at_time(collection, id, at) -> table(version, type, data)
+COLLAB_FUNCTION(collab_snapshot_at_time) {
+    const DocKey key = key_args(fcinfo);
+    require_arg(fcinfo, 2, "at");
+    return return_snapshot(fcinfo, snapshot_at_time(key, PG_GETARG_TIMESTAMPTZ(2)));
+}
+
+// collab.apply(type, data, op) -> data
+COLLAB_FUNCTION(collab_apply) {
+    const OtType &type = type_arg(fcinfo, 0);
+    JsonPtr data =
+        PG_ARGISNULL(1) ? nullptr : json_parse(jsonb_arg_text(fcinfo, 1), ErrorKind::DataBadlyFormed, "data");
+    JsonPtr op = json_arg(fcinfo, 2, "op");
+    return jsonb_result(type.apply(data.get(), op.get()));
+}
+
+// collab.transform(type, op, other, side) -> op'
+COLLAB_FUNCTION(collab_transform) {
+    const OtType &type = type_arg(fcinfo, 0);
+    JsonPtr op = json_arg(fcinfo, 1, "op");
+    JsonPtr other = json_arg(fcinfo, 2, "other");
+    require_arg(fcinfo, 3, "side");
+    const Side side = parse_side(text_arg(fcinfo, 3));
+    return jsonb_result(type.transform(op.get(), other.get(), side));
+}
+
+// collab.compose(type, a, b) -> a then b as one op
+COLLAB_FUNCTION(collab_compose) {
+    const OtType &type = type_arg(fcinfo, 0);
+    JsonPtr a = json_arg(fcinfo, 1, "a");
+    JsonPtr b = json_arg(fcinfo, 2, "b");
+    return jsonb_result(type.compose(a.get(), b.get()));
+}
+
+// collab.normalize(type, op) -> op in canonical form
+COLLAB_FUNCTION(collab_normalize) {
+    const OtType &type = type_arg(fcinfo, 0);
+    JsonPtr op = json_arg(fcinfo, 1, "op");
+    return jsonb_result(type.normalize(op.get()));
+}
+
+// collab.invert(type, op) -> the op that undoes op
+COLLAB_FUNCTION(collab_invert) {
+    const OtType &type = type_arg(fcinfo, 0);
+    JsonPtr op = json_arg(fcinfo, 1, "op");
+    return jsonb_result(type.invert(op.get()));
+}
+
+// collab.transform_position(type, pos, op) -> pos'
+COLLAB_FUNCTION(collab_transform_position) {
+    const OtType &type = type_arg(fcinfo, 0);
+    require_arg(fcinfo, 1, "pos");
+    const std::int64_t pos = PG_GETARG_INT64(1);
+    JsonPtr op = json_arg(fcinfo, 2, "op");
+    return Int64GetDatum(type.transform_position(pos, op.get()));
+}
+
+// collab.type_uri(type) -> the URI of a type given by name or URI
+COLLAB_FUNCTION(collab_type_uri) {
+    const OtType &type = type_arg(fcinfo, 0);
+    return text_datum(std::string(type.uri()));
+}
+
+namespace {
+Datum pg_init_impl(FunctionCallInfo) {
+    define_settings();
+    register_callbacks();
+    return 0;
+}
+} // namespace
+
+void _PG_init(void) { collab::pg::invoke(pg_init_impl, nullptr); }

@@ -1,0 +1,736 @@
+#include "store.hpp"
+
+#include <list>
+#include <map>
+#include <memory>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "text_unicode.hpp"
+#include "types.hpp"
+
+namespace collab::pg {
+
+namespace {
+
+// ---------------------------------------------------------------------------------------------------------------
+// Settings
+
+int cache_size_kb = 64 * 1024;  // pg_collab.document_cache_size
+int checkpoint_interval = 1000; // pg_collab.checkpoint_interval
+int checkpoint_min_kb = 64;     // pg_collab.checkpoint_min_size
+constexpr std::size_t kMaxKeyBytes = 256;
+constexpr std::int64_t kMaxCatchUpOps = 10000; // beyond this a cached document is rebuilt from its checkpoint
+
+// ---------------------------------------------------------------------------------------------------------------
+// SPI: prepared plans kept for the life of the backend.
+
+enum PlanId {
+    kLockDoc,
+    kReadDoc,
+    kEnsureDoc,
+    kFindDuplicate,
+    kOpsRange,
+    kInsertOp,
+    kUpdateDoc,
+    kUpdateDocCheckpoint,
+    kInsertSnapshot,
+    kLoadCheckpoint,
+    kVersionAtTime,
+    kPlanCount
+};
+
+struct PlanSpec {
+    const char *sql;
+    int nargs;
+    Oid types[9];
+};
+
+constexpr char kDocColumns[] = "type, version, checkpoint_version, tail_ops, tail_bytes, snapshot_bytes, "
+                               "(extract(epoch from created_at) * 1000000)::bigint";
+
+const PlanSpec kPlans[kPlanCount] = {
+    {nullptr, 2, {TEXTOID, TEXTOID}}, // kLockDoc, built below
+    {nullptr, 2, {TEXTOID, TEXTOID}}, // kReadDoc, built below
+    {"INSERT INTO collab.documents (collection, id) VALUES ($1, $2) ON CONFLICT DO NOTHING", 2, {TEXTOID, TEXTOID}},
+    {"SELECT version, op::text FROM collab.ops WHERE collection = $1 AND id = $2 AND src = $3 AND seq = $4",
+     4,
+     {TEXTOID, TEXTOID, TEXTOID, INT8OID}},
+    {"SELECT version, op::text FROM collab.ops WHERE collection = $1 AND id = $2 AND version >= $3 AND version < $4 "
+     "ORDER BY version",
+     4,
+     {TEXTOID, TEXTOID, INT8OID, INT8OID}},
+    {"INSERT INTO collab.ops (collection, id, version, op, src, seq, created_at) "
+     "VALUES ($1, $2, $3, $4::jsonb, $5, $6, clock_timestamp())",
+     6,
+     {TEXTOID, TEXTOID, INT8OID, TEXTOID, TEXTOID, INT8OID}},
+    {"UPDATE collab.documents SET type = $3, version = $4, length = $5, tail_ops = $6, tail_bytes = $7, "
+     "updated_at = clock_timestamp() WHERE collection = $1 AND id = $2",
+     7,
+     {TEXTOID, TEXTOID, TEXTOID, INT8OID, INT8OID, INT4OID, INT8OID}},
+    {"UPDATE collab.documents SET type = $3, version = $4, length = $5, tail_ops = 0, tail_bytes = 0, "
+     "checkpoint_version = $4, snapshot_bytes = $6, updated_at = clock_timestamp() WHERE collection = $1 AND id = $2",
+     6,
+     {TEXTOID, TEXTOID, TEXTOID, INT8OID, INT8OID, INT8OID}},
+    {"INSERT INTO collab.snapshots (collection, id, version, type, data) VALUES ($1, $2, $3, $4, $5::jsonb)",
+     5,
+     {TEXTOID, TEXTOID, INT8OID, TEXTOID, TEXTOID}},
+    {"SELECT version, type, data::text FROM collab.snapshots WHERE collection = $1 AND id = $2 AND version <= $3 "
+     "ORDER BY version DESC LIMIT 1",
+     3,
+     {TEXTOID, TEXTOID, INT8OID}},
+    {"SELECT coalesce(max(version) + 1, 0) FROM collab.ops WHERE collection = $1 AND id = $2 AND created_at <= $3",
+     3,
+     {TEXTOID, TEXTOID, TIMESTAMPTZOID}},
+};
+
+SPIPlanPtr plans[kPlanCount];
+
+SPIPlanPtr plan(PlanId id) {
+    if (plans[id] != nullptr) return plans[id];
+    std::string sql;
+    if (id == kLockDoc || id == kReadDoc)
+        sql = std::string("SELECT ") + kDocColumns + " FROM collab.documents WHERE collection = $1 AND id = $2" +
+              (id == kLockDoc ? " FOR UPDATE" : "");
+    else
+        sql = kPlans[id].sql;
+    const char *sql_c = sql.c_str();
+    const PlanSpec &spec = kPlans[id];
+    SPIPlanPtr p = nullptr;
+    pg_guard([&] {
+        p = SPI_prepare(sql_c, spec.nargs, const_cast<Oid *>(spec.types));
+        if (p == nullptr) elog(ERROR, "pg_collab: SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+        SPI_keepplan(p);
+    });
+    plans[id] = p;
+    return p;
+}
+
+// A query argument. Strings stay alive in the caller for the duration of the call.
+struct Arg {
+    Datum value = 0;
+    bool null = true;
+    static Arg text(const std::string &s) { return Arg{text_datum(s), false}; }
+    static Arg text(const std::optional<std::string> &s) { return s ? text(*s) : Arg{}; }
+    static Arg int8(std::int64_t v) { return Arg{Int64GetDatum(v), false}; }
+    static Arg int8(std::optional<std::int64_t> v) { return v ? int8(*v) : Arg{}; }
+    static Arg int4(std::int32_t v) { return Arg{Int32GetDatum(v), false}; }
+    static Arg timestamptz(TimestampTz v) { return Arg{TimestampTzGetDatum(v), false}; }
+};
+
+std::uint64_t exec(PlanId id, std::initializer_list<Arg> args, bool read_only, long limit = 0) {
+    SPIPlanPtr p = plan(id);
+    Datum values[9];
+    char nulls[9];
+    int i = 0;
+    for (const Arg &a : args) {
+        values[i] = a.value;
+        nulls[i] = a.null ? 'n' : ' ';
+        ++i;
+    }
+    std::uint64_t processed = 0;
+    pg_guard([&] {
+        const int rc = SPI_execute_plan(p, values, nulls, read_only, limit);
+        if (rc < 0) elog(ERROR, "pg_collab: SPI_execute_plan failed: %s", SPI_result_code_string(rc));
+        processed = SPI_processed;
+    });
+    return processed;
+}
+
+std::optional<std::string> col_text(std::uint64_t row, int col) {
+    char *s = nullptr;
+    pg_guard([&] { s = SPI_getvalue(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col); });
+    if (s == nullptr) return std::nullopt;
+    return std::string(s);
+}
+
+std::optional<std::int64_t> col_int(std::uint64_t row, int col) {
+    bool isnull = true;
+    Datum d = 0;
+    Oid type = InvalidOid;
+    pg_guard([&] {
+        d = SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col, &isnull);
+        type = SPI_gettypeid(SPI_tuptable->tupdesc, col);
+    });
+    if (isnull) return std::nullopt;
+    return type == INT4OID ? static_cast<std::int64_t>(DatumGetInt32(d)) : DatumGetInt64(d);
+}
+
+void spi_connect() {
+    pg_guard([] {
+        if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "pg_collab: SPI_connect failed");
+    });
+}
+
+void spi_finish() {
+    pg_guard([] { SPI_finish(); });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Documents and their state
+
+struct DocRow {
+    std::optional<std::string> type_uri;
+    std::int64_t version = 0;
+    std::int64_t checkpoint_version = 0;
+    std::int64_t tail_ops = 0;
+    std::int64_t tail_bytes = 0;
+    std::int64_t snapshot_bytes = 0;
+    std::int64_t generation = 0; // created_at of the row: tells a re-created document (or extension) apart
+};
+
+std::string doc_name(const DocKey &key) { return "'" + key.collection + "/" + key.id + "'"; }
+
+std::optional<DocRow> read_doc(const DocKey &key, bool lock) {
+    if (exec(lock ? kLockDoc : kReadDoc, {Arg::text(key.collection), Arg::text(key.id)}, !lock) == 0)
+        return std::nullopt;
+    DocRow r;
+    r.type_uri = col_text(0, 1);
+    r.version = *col_int(0, 2);
+    r.checkpoint_version = col_int(0, 3).value_or(0);
+    r.tail_ops = *col_int(0, 4);
+    r.tail_bytes = *col_int(0, 5);
+    r.snapshot_bytes = *col_int(0, 6);
+    r.generation = *col_int(0, 7);
+    return r;
+}
+
+[[noreturn]] void no_such_document(const DocKey &key) {
+    throw CollabError(Code::DocumentDoesNotExist, "document " + doc_name(key) + " does not exist",
+                      "Create it first with collab.create_doc(collection, id, type, data).");
+}
+
+// A document's content at some version: its type (none when not created or deleted) and snapshot.
+struct DocState {
+    const OtType *type = nullptr;
+    std::unique_ptr<Snapshot> snapshot;
+    std::int64_t version = 0;
+};
+
+enum class OpKind { Edit, Create, Delete };
+
+struct ParsedOp {
+    OpKind kind = OpKind::Edit;
+    JsonPtr json;       // the whole op
+    const json_t *edit; // Edit: the type op
+    const OtType *create_type = nullptr;
+    const json_t *create_data = nullptr;
+};
+
+ParsedOp parse_op(const std::string &op_json, const char *what) {
+    ParsedOp p;
+    p.json = json_parse(op_json, ErrorKind::OpBadlyFormed, what);
+    const json_t *j = p.json.get();
+    if (json_is_array(j)) {
+        p.kind = OpKind::Edit;
+        p.edit = j;
+        return p;
+    }
+    if (json_is_object(j)) {
+        const json_t *create = json_object_get(j, "create");
+        const json_t *del = json_object_get(j, "del");
+        if (create != nullptr && json_object_size(j) == 1) {
+            const json_t *type = json_object_get(create, "type");
+            if (!json_is_object(create) || !json_is_string(type))
+                throw OtError(ErrorKind::OpBadlyFormed,
+                              "a create op must be {\"create\": {\"type\": \"<type name or URI>\", \"data\": ...}}");
+            p.kind = OpKind::Create;
+            p.create_type = &require_type(json_string_value(type));
+            p.create_data = json_object_get(create, "data");
+            return p;
+        }
+        if (del != nullptr && json_object_size(j) == 1) {
+            if (!json_is_true(del)) throw OtError(ErrorKind::OpBadlyFormed, "a delete op must be {\"del\": true}");
+            p.kind = OpKind::Delete;
+            return p;
+        }
+    }
+    throw OtError(ErrorKind::OpBadlyFormed,
+                  std::string(what) +
+                      " must be an edit (a JSON array of the type's components), "
+                      "{\"create\": {\"type\": ..., \"data\": ...}} or {\"del\": true}, not " +
+                      json_dump(j));
+}
+
+// Applies a committed op (from the op-log) to a state.
+void replay(DocState &st, const std::string &op_json) {
+    ParsedOp op = parse_op(op_json, "a committed op");
+    switch (op.kind) {
+    case OpKind::Create:
+        st.type = op.create_type;
+        st.snapshot = op.create_type->create(op.create_data);
+        break;
+    case OpKind::Delete:
+        st.type = nullptr;
+        st.snapshot.reset();
+        break;
+    case OpKind::Edit:
+        if (st.snapshot == nullptr)
+            throw CollabError(Code::OpsMissing, "the op-log holds an edit at version " + std::to_string(st.version) +
+                                                    " of a document that did not exist then");
+        st.snapshot->apply(op.edit);
+        break;
+    }
+    ++st.version;
+}
+
+struct LoggedOp {
+    std::int64_t version;
+    std::string op_json;
+};
+
+std::vector<LoggedOp> ops_range(const DocKey &key, std::int64_t from, std::int64_t to) {
+    std::vector<LoggedOp> out;
+    if (from >= to) return out;
+    const std::uint64_t n =
+        exec(kOpsRange, {Arg::text(key.collection), Arg::text(key.id), Arg::int8(from), Arg::int8(to)}, true);
+    out.reserve(n);
+    for (std::uint64_t i = 0; i < n; ++i)
+        out.push_back({*col_int(i, 1), *col_text(i, 2)});
+    if (static_cast<std::int64_t>(out.size()) != to - from)
+        throw CollabError(Code::OpsMissing, "the op-log of document " + doc_name(key) +
+                                                " is missing ops between versions " + std::to_string(from) + " and " +
+                                                std::to_string(to));
+    return out;
+}
+
+void replay_range(DocState &st, const DocKey &key, std::int64_t to) {
+    for (const LoggedOp &op : ops_range(key, st.version, to))
+        replay(st, op.op_json);
+}
+
+// Rebuilds the state at `version` from the nearest checkpoint at or before it plus the ops after it.
+DocState load_state(const DocKey &key, std::int64_t version) {
+    DocState st;
+    if (exec(kLoadCheckpoint, {Arg::text(key.collection), Arg::text(key.id), Arg::int8(version)}, true, 1) > 0) {
+        st.version = *col_int(0, 1);
+        const std::optional<std::string> type_uri = col_text(0, 2);
+        if (type_uri) {
+            st.type = &require_type(*type_uri);
+            const std::optional<std::string> data = col_text(0, 3);
+            JsonPtr json = json_parse(data.value_or("null"), ErrorKind::DataBadlyFormed, "a stored checkpoint");
+            st.snapshot = st.type->create(json.get());
+        }
+    }
+    replay_range(st, key, version);
+    return st;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Per-backend cache of current document states, so that an op costs O(op) rather than O(document). Entries changed
+// by the running transaction are dropped if it (or a subtransaction) aborts; the op-log stays the truth.
+
+struct CacheEntry {
+    DocState state;
+    std::int64_t generation = 0;
+    std::size_t bytes = 0;
+    std::list<std::string>::iterator lru;
+};
+
+class DocCache {
+  public:
+    CacheEntry *find(const std::string &key) {
+        auto it = entries_.find(key);
+        if (it == entries_.end()) return nullptr;
+        lru_.splice(lru_.begin(), lru_, it->second.lru);
+        return &it->second;
+    }
+    // Must be called before an entry is changed, so that an abort can drop it.
+    void touch(const std::string &key) { touched_.insert(key); }
+    CacheEntry &put(const std::string &key, DocState state, std::int64_t generation) {
+        erase(key);
+        lru_.push_front(key);
+        CacheEntry &e = entries_[key];
+        e.state = std::move(state);
+        e.generation = generation;
+        e.lru = lru_.begin();
+        account(e);
+        return e;
+    }
+    void account(CacheEntry &e) {
+        total_ -= e.bytes;
+        e.bytes = 256 + (e.state.snapshot ? e.state.snapshot->memory_bytes() : 0);
+        total_ += e.bytes;
+    }
+    void erase(const std::string &key) {
+        auto it = entries_.find(key);
+        if (it == entries_.end()) return;
+        total_ -= it->second.bytes;
+        lru_.erase(it->second.lru);
+        entries_.erase(it);
+    }
+    // Keeps memory under pg_collab.document_cache_size, never evicting entries the transaction changed.
+    void evict() {
+        const std::size_t limit = static_cast<std::size_t>(cache_size_kb) * 1024;
+        auto it = lru_.end();
+        while (total_ > limit && it != lru_.begin()) {
+            auto victim = std::prev(it);
+            if (touched_.count(*victim) != 0) {
+                it = victim;
+                continue;
+            }
+            const std::string key = *victim;
+            erase(key); // removes victim only; `it` stays valid
+        }
+    }
+    void commit() { touched_.clear(); }
+    void abort() {
+        for (const std::string &k : touched_)
+            erase(k);
+        touched_.clear();
+    }
+
+  private:
+    std::unordered_map<std::string, CacheEntry> entries_;
+    std::list<std::string> lru_;
+    std::unordered_set<std::string> touched_;
+    std::size_t total_ = 0;
+};
+
+DocCache &cache() {
+    static DocCache instance;
+    return instance;
+}
+
+std::string cache_key(const DocKey &key) { return key.collection + '\0' + key.id; }
+
+// The current state of a document whose row was just read (locked for writes), from the cache when it is current.
+CacheEntry &current_state(const DocKey &key, const DocRow &row) {
+    DocCache &c = cache();
+    const std::string k = cache_key(key);
+    c.touch(k);
+    CacheEntry *e = c.find(k);
+    if (e != nullptr && e->generation == row.generation && e->state.version <= row.version &&
+        row.version - e->state.version <= kMaxCatchUpOps) {
+        replay_range(e->state, key, row.version); // ops other backends committed since
+        c.account(*e);
+        return *e;
+    }
+    return c.put(k, load_state(key, row.version), row.generation);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Change feed: one NOTIFY per document per transaction, sent at pre-commit with the final version.
+
+struct PendingNotify {
+    SubTransactionId subxact;
+    std::int64_t version;
+};
+
+std::map<std::pair<std::string, std::string>, std::vector<PendingNotify>> &pending_notifies() {
+    static std::map<std::pair<std::string, std::string>, std::vector<PendingNotify>> instance;
+    return instance;
+}
+
+void queue_notify(const DocKey &key, std::int64_t version) {
+    SubTransactionId sub = InvalidSubTransactionId;
+    pg_guard([&] { sub = GetCurrentSubTransactionId(); });
+    std::vector<PendingNotify> &v = pending_notifies()[{key.collection, key.id}];
+    if (!v.empty() && v.back().subxact == sub)
+        v.back().version = version;
+    else
+        v.push_back({sub, version});
+}
+
+void send_notifies() {
+    auto &pending = pending_notifies();
+    for (const auto &[doc, versions] : pending) {
+        if (versions.empty()) continue;
+        JsonPtr payload = json_own(json_new_object());
+        json_object_set_new(payload.get(), "c", json_stringn(doc.first.data(), doc.first.size()));
+        json_object_set_new(payload.get(), "d", json_stringn(doc.second.data(), doc.second.size()));
+        json_object_set_new(payload.get(), "v", json_integer(versions.back().version));
+        const std::string text = json_dump(payload.get());
+        const char *text_c = text.c_str();
+        pg_guard([&] { Async_Notify("collab", text_c); });
+    }
+    pending.clear();
+}
+
+void subxact_end(SubTransactionId sub, SubTransactionId parent, bool commit) {
+    for (auto &[doc, versions] : pending_notifies()) {
+        while (!versions.empty() && versions.back().subxact == sub) {
+            if (!commit) {
+                versions.pop_back();
+                continue;
+            }
+            const std::int64_t v = versions.back().version;
+            versions.pop_back();
+            if (!versions.empty() && versions.back().subxact == parent)
+                versions.back().version = v;
+            else
+                versions.push_back({parent, v});
+            break;
+        }
+    }
+    if (!commit) cache().abort();
+}
+
+struct XactEventArg {
+    XactEvent event;
+};
+struct SubXactEventArg {
+    SubXactEvent event;
+    SubTransactionId sub;
+    SubTransactionId parent;
+};
+
+void on_xact_impl(void *p) {
+    switch (static_cast<XactEventArg *>(p)->event) {
+    case XACT_EVENT_PRE_COMMIT:
+        send_notifies();
+        break;
+    case XACT_EVENT_COMMIT:
+        pending_notifies().clear();
+        cache().commit();
+        cache().evict();
+        break;
+    case XACT_EVENT_ABORT:
+    case XACT_EVENT_PREPARE:
+    case XACT_EVENT_PARALLEL_ABORT:
+        pending_notifies().clear();
+        cache().abort();
+        break;
+    default:
+        break;
+    }
+}
+
+void on_subxact_impl(void *p) {
+    auto *a = static_cast<SubXactEventArg *>(p);
+    if (a->event == SUBXACT_EVENT_ABORT_SUB) subxact_end(a->sub, a->parent, false);
+    if (a->event == SUBXACT_EVENT_COMMIT_SUB) subxact_end(a->sub, a->parent, true);
+}
+
+extern "C" void collab_xact_callback(XactEvent event, void *) {
+    XactEventArg arg{event};
+    invoke_void(on_xact_impl, &arg);
+}
+
+extern "C" void collab_subxact_callback(SubXactEvent event, SubTransactionId sub, SubTransactionId parent, void *) {
+    SubXactEventArg arg{event, sub, parent};
+    invoke_void(on_subxact_impl, &arg);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Submit
+
+std::string snapshot_json(const DocState &st) { return st.snapshot ? json_dump(st.snapshot->to_json().get()) : "null"; }
+
+void write_checkpoint(const DocKey &key, const DocState &st, std::int64_t length) {
+    const std::optional<std::string> type_uri =
+        st.type ? std::optional<std::string>(std::string(st.type->uri())) : std::nullopt;
+    const std::optional<std::string> data = st.snapshot ? std::optional<std::string>(snapshot_json(st)) : std::nullopt;
+    exec(kInsertSnapshot,
+         {Arg::text(key.collection), Arg::text(key.id), Arg::int8(st.version), Arg::text(type_uri), Arg::text(data)},
+         false);
+    exec(kUpdateDocCheckpoint,
+         {Arg::text(key.collection), Arg::text(key.id), Arg::text(type_uri), Arg::int8(st.version), Arg::int8(length),
+          Arg::int8(static_cast<std::int64_t>(data ? data->size() : 0))},
+         false);
+}
+
+SubmitResult submit_locked(const DocKey &key, std::optional<std::int64_t> base_version, const std::string &op_json,
+                           const std::optional<std::string> &src, std::optional<std::int64_t> seq,
+                           DeleteMode delete_mode) {
+    ParsedOp op = parse_op(op_json, "op");
+    if (op.kind == OpKind::Create) exec(kEnsureDoc, {Arg::text(key.collection), Arg::text(key.id)}, false);
+    const std::optional<DocRow> row = read_doc(key, true);
+    if (!row) no_such_document(key);
+
+    // A resubmitted (src, seq) is answered with the original commit and changes nothing (invariant 3).
+    if (src) {
+        if (exec(kFindDuplicate, {Arg::text(key.collection), Arg::text(key.id), Arg::text(src), Arg::int8(seq)}, false,
+                 1) > 0)
+            return SubmitResult{*col_int(0, 1), *col_text(0, 2)};
+    }
+
+    const std::int64_t current = row->version;
+    const std::int64_t base = base_version.value_or(current);
+    if (base < 0) throw CollabError(Code::InvalidArgument, "base_version must be >= 0, got " + std::to_string(base));
+    if (base > current)
+        throw CollabError(Code::VersionNewerThanDoc,
+                          "base_version " + std::to_string(base) + " is newer than document " + doc_name(key) +
+                              " (version " + std::to_string(current) + ")",
+                          "Fetch the document and rebase the op on its current version.");
+
+    // Transform against every op committed since base, one at a time, with side 'left' (invariant 4).
+    JsonPtr edit = op.kind == OpKind::Edit ? json_ref(const_cast<json_t *>(op.edit)) : nullptr;
+    const OtType *doc_type = row->type_uri ? &require_type(*row->type_uri) : nullptr;
+    for (const LoggedOp &committed : ops_range(key, base, current)) {
+        ParsedOp c = parse_op(committed.op_json, "a committed op");
+        if (c.kind == OpKind::Delete) {
+            if (op.kind != OpKind::Delete)
+                throw CollabError(Code::DocumentWasDeleted, "document " + doc_name(key) + " was deleted at version " +
+                                                                std::to_string(committed.version) +
+                                                                ", after the op's base version " +
+                                                                std::to_string(base));
+        } else if (c.kind == OpKind::Create || op.kind == OpKind::Create) {
+            throw CollabError(Code::DocumentAlreadyCreated,
+                              "document " + doc_name(key) + " was created at version " +
+                                  std::to_string(c.kind == OpKind::Create ? committed.version : base) +
+                                  ", after the op's base version " + std::to_string(base));
+        } else if (op.kind == OpKind::Edit) {
+            edit = doc_type->transform(edit.get(), c.edit, Side::Left);
+        }
+    }
+
+    CacheEntry &entry = current_state(key, *row);
+    DocState &st = entry.state;
+    std::string stored;
+    std::int64_t op_bytes = 0;
+    switch (op.kind) {
+    case OpKind::Create: {
+        if (st.type != nullptr)
+            throw CollabError(Code::DocumentAlreadyCreated, "document " + doc_name(key) + " already exists (version " +
+                                                                std::to_string(current) + ")");
+        std::unique_ptr<Snapshot> snapshot = op.create_type->create(op.create_data);
+        JsonPtr stored_json =
+            json_own(json_pack("{s:{s:s%,s:O?}}", "create", "type", op.create_type->uri().data(),
+                               op.create_type->uri().size(), "data", const_cast<json_t *>(op.create_data)));
+        stored = json_dump(stored_json.get());
+        st.type = op.create_type;
+        st.snapshot = std::move(snapshot);
+        break;
+    }
+    case OpKind::Delete:
+        // ShareDB commits a delete of a deleted document (two users deleting at once); collab.delete_doc() refuses.
+        if (st.type == nullptr && (delete_mode == DeleteMode::Strict || current == 0)) {
+            if (current > 0)
+                throw CollabError(Code::DocumentDoesNotExist, "document " + doc_name(key) + " is already deleted");
+            no_such_document(key);
+        }
+        stored = "{\"del\":true}";
+        st.type = nullptr;
+        st.snapshot.reset();
+        break;
+    case OpKind::Edit:
+        if (st.type == nullptr) {
+            if (current > 0)
+                throw CollabError(Code::DocumentWasDeleted, "document " + doc_name(key) + " is deleted",
+                                  "Create it again with collab.create_doc().");
+            no_such_document(key);
+        }
+        st.snapshot->apply(edit.get()); // validates against the document; atomic on error
+        stored = json_dump(edit.get());
+        op_bytes = static_cast<std::int64_t>(stored.size());
+        break;
+    }
+    st.version = current + 1;
+    cache().account(entry);
+
+    exec(kInsertOp,
+         {Arg::text(key.collection), Arg::text(key.id), Arg::int8(current), Arg::text(stored), Arg::text(src),
+          Arg::int8(seq)},
+         false);
+    const std::int64_t length = st.snapshot ? static_cast<std::int64_t>(st.snapshot->length()) : 0;
+    const std::int64_t tail_ops = row->tail_ops + 1;
+    const std::int64_t tail_bytes = row->tail_bytes + op_bytes;
+    const bool checkpoint = op.kind != OpKind::Edit || tail_ops >= checkpoint_interval ||
+                            tail_bytes >= std::max<std::int64_t>(row->snapshot_bytes, checkpoint_min_kb * 1024LL);
+    if (checkpoint) {
+        write_checkpoint(key, st, length);
+    } else {
+        exec(kUpdateDoc,
+             {Arg::text(key.collection), Arg::text(key.id), Arg::text(row->type_uri), Arg::int8(st.version),
+              Arg::int8(length), Arg::int4(static_cast<std::int32_t>(tail_ops)), Arg::int8(tail_bytes)},
+             false);
+    }
+    queue_notify(key, st.version);
+    return SubmitResult{current, std::move(stored)};
+}
+
+SnapshotResult to_result(const DocState &st) {
+    SnapshotResult r;
+    r.version = st.version;
+    if (st.type) {
+        r.type_uri = std::string(st.type->uri());
+        r.data_json = snapshot_json(st);
+    }
+    return r;
+}
+
+} // namespace
+
+DocKey make_key(std::string collection, std::string id) {
+    for (const auto &[name, value] : {std::pair<const char *, const std::string *>{"collection", &collection},
+                                      std::pair<const char *, const std::string *>{"id", &id}}) {
+        if (value->empty()) throw CollabError(Code::InvalidArgument, std::string(name) + " must not be empty");
+        if (value->size() > kMaxKeyBytes)
+            throw CollabError(Code::InvalidArgument, std::string(name) + " is " + std::to_string(value->size()) +
+                                                         " bytes long; the limit is " + std::to_string(kMaxKeyBytes));
+    }
+    return DocKey{std::move(collection), std::move(id)};
+}
+
+SubmitResult submit(const DocKey &key, std::optional<std::int64_t> base_version, const std::string &op_json,
+                    const std::optional<std::string> &src, std::optional<std::int64_t> seq, DeleteMode delete_mode) {
+    if (src.has_value() != seq.has_value())
+        throw CollabError(Code::InvalidArgument, "src and seq must be given together (or both NULL)");
+    if (seq && *seq < 0) throw CollabError(Code::InvalidArgument, "seq must be >= 0, got " + std::to_string(*seq));
+    if (src && src->empty()) throw CollabError(Code::InvalidArgument, "src must not be empty");
+    spi_connect();
+    SubmitResult r = submit_locked(key, base_version, op_json, src, seq, delete_mode);
+    spi_finish();
+    return r;
+}
+
+SnapshotResult fetch(const DocKey &key) {
+    spi_connect();
+    const std::optional<DocRow> row = read_doc(key, false);
+    if (!row) no_such_document(key);
+    SnapshotResult r = to_result(current_state(key, *row).state);
+    spi_finish();
+    return r;
+}
+
+SnapshotResult snapshot_at(const DocKey &key, std::int64_t version) {
+    if (version < 0) throw CollabError(Code::InvalidArgument, "version must be >= 0, got " + std::to_string(version));
+    spi_connect();
+    const std::optional<DocRow> row = read_doc(key, false);
+    if (!row) no_such_document(key);
+    if (version > row->version)
+        throw CollabError(Code::VersionNewerThanDoc, "version " + std::to_string(version) + " is newer than document " +
+                                                         doc_name(key) + " (version " + std::to_string(row->version) +
+                                                         ")");
+    SnapshotResult r = to_result(load_state(key, version));
+    spi_finish();
+    return r;
+}
+
+SnapshotResult snapshot_at_time(const DocKey &key, TimestampTz ts) {
+    spi_connect();
+    const std::optional<DocRow> row = read_doc(key, false);
+    if (!row) no_such_document(key);
+    exec(kVersionAtTime, {Arg::text(key.collection), Arg::text(key.id), Arg::timestamptz(ts)}, true);
+    const std::int64_t version = std::min(*col_int(0, 1), row->version);
+    SnapshotResult r = to_result(load_state(key, version));
+    spi_finish();
+    return r;
+}
+
+void define_settings() {
+    pg_guard([] {
+        DefineCustomIntVariable(
+            "pg_collab.document_cache_size", "Memory per backend for cached current documents (kB).",
+            "Submits and fetches of a cached document cost O(op) instead of O(document).", &cache_size_kb, 64 * 1024, 0,
+            INT_MAX / 2, PGC_USERSET, GUC_UNIT_KB, nullptr, nullptr, nullptr);
+        DefineCustomIntVariable("pg_collab.checkpoint_interval", "Ops between snapshot checkpoints of a document.",
+                                "A checkpoint is also written when the ops since the last one outgrow the snapshot.",
+                                &checkpoint_interval, 1000, 1, INT_MAX, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+        DefineCustomIntVariable(
+            "pg_collab.checkpoint_min_size", "Op bytes since the last checkpoint that always trigger a new one (kB).",
+            nullptr, &checkpoint_min_kb, 64, 1, INT_MAX / 1024, PGC_USERSET, GUC_UNIT_KB, nullptr, nullptr, nullptr);
+        MarkGUCPrefixReserved("pg_collab");
+    });
+}
+
+void register_callbacks() {
+    pg_guard([] {
+        RegisterXactCallback(collab_xact_callback, nullptr);
+        RegisterSubXactCallback(collab_subxact_callback, nullptr);
+    });
+}
+
+} // namespace collab::pg

@@ -1,0 +1,238 @@
+-- pg_collab 0.1.0: collaborative documents with server-ordered OT, a versioned op-log and a change feed.
+\echo Use "CREATE EXTENSION pg_collab" to load this file. \quit
+
+-- Every object lives in @extschema@ (collab). Plain SQL below resolves nothing through a caller's search_path.
+SET LOCAL search_path = pg_catalog, pg_temp;
+
+-- Roles. collab_app: a trusted application (reads everything, writes through the API, acts as the system).
+-- collab_bridge: the WebSocket bridge (executes the API only; no direct table access). Both are NOLOGIN groups:
+-- GRANT them to your login roles. They are shared by every database of the cluster.
+DO $roles$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname OPERATOR(pg_catalog.=) 'collab_app') THEN
+        CREATE ROLE collab_app NOLOGIN;
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname OPERATOR(pg_catalog.=) 'collab_bridge') THEN
+        CREATE ROLE collab_bridge NOLOGIN;
+    END IF;
+END
+$roles$;
+
+-- One row per document: its type, current version and checkpoint bookkeeping. A deleted document keeps its row
+-- (type NULL) so that its versions keep counting when it is created again.
+CREATE TABLE @extschema@.documents (
+    collection         text        NOT NULL,
+    id                 text        NOT NULL,
+    type               text,                        -- type URI; NULL before the create and after a delete
+    version            bigint      NOT NULL DEFAULT 0,
+    length             bigint      NOT NULL DEFAULT 0, -- text-unicode: code points
+    checkpoint_version bigint,                      -- version of the newest row in collab.snapshots
+    tail_ops           integer     NOT NULL DEFAULT 0, -- ops since that checkpoint
+    tail_bytes         bigint      NOT NULL DEFAULT 0, -- their JSON size
+    snapshot_bytes     bigint      NOT NULL DEFAULT 0, -- JSON size of that checkpoint
+    created_at         timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+    updated_at         timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+    PRIMARY KEY (collection, id),
+    CHECK (version OPERATOR(pg_catalog.>=) 0)
+);
+
+-- The op-log: the source of truth. Op version v turns document version v into v + 1. Hash-partitioned by document
+-- key; every query names the key.
+CREATE TABLE @extschema@.ops (
+    collection text        NOT NULL,
+    id         text        NOT NULL,
+    version    bigint      NOT NULL,
+    op         jsonb       NOT NULL,  -- an edit (the type's op), {"create": {"type": URI, "data": ...}} or {"del": true}
+    src        text,                  -- client id of the submitter (NULL for SQL submits without one)
+    seq        bigint,                -- the submitter's sequence number
+    user_id    text,                  -- acting user, when known
+    created_at timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(), -- server time, metadata only
+    PRIMARY KEY (collection, id, version),
+    UNIQUE (collection, id, src, seq),
+    CHECK ((src IS NULL) OPERATOR(pg_catalog.=) (seq IS NULL))
+) PARTITION BY HASH (collection, id);
+
+DO $partitions$
+BEGIN
+    FOR i IN 0..15 LOOP
+        EXECUTE pg_catalog.format(
+            'CREATE TABLE @extschema@.%I PARTITION OF @extschema@.ops FOR VALUES WITH (MODULUS 16, REMAINDER %s)',
+            'ops_p' OPERATOR(pg_catalog.||) pg_catalog.lpad(i::text, 2, '0'), i);
+    END LOOP;
+END
+$partitions$;
+
+-- Snapshot checkpoints (also the milestones for history): the document at `version`.
+CREATE TABLE @extschema@.snapshots (
+    collection text        NOT NULL,
+    id         text        NOT NULL,
+    version    bigint      NOT NULL,
+    type       text,
+    data       jsonb,
+    created_at timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+    PRIMARY KEY (collection, id, version)
+);
+
+REVOKE ALL ON @extschema@.documents, @extschema@.ops, @extschema@.snapshots FROM PUBLIC;
+GRANT USAGE ON SCHEMA @extschema@ TO collab_app, collab_bridge;
+GRANT SELECT ON @extschema@.documents, @extschema@.ops, @extschema@.snapshots TO collab_app;
+
+-- ---------------------------------------------------------------------------------------------------------------
+-- Documents (SECURITY DEFINER: callers need EXECUTE only, never table rights)
+
+CREATE FUNCTION @extschema@.create_doc(collection text, id text, type text, data jsonb DEFAULT NULL)
+RETURNS bigint
+LANGUAGE c VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'collab_create_doc';
+COMMENT ON FUNCTION @extschema@.create_doc(text, text, text, jsonb) IS
+'Creates a document of the given type (name or URI) with initial data; returns its new version.';
+
+CREATE FUNCTION @extschema@.delete_doc(collection text, id text)
+RETURNS bigint
+LANGUAGE c VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'collab_delete_doc';
+COMMENT ON FUNCTION @extschema@.delete_doc(text, text) IS
+'Deletes a document (a {"del": true} entry in the op-log); returns its new version. It can be created again.';
+
+CREATE FUNCTION @extschema@.submit(collection text, id text, base_version bigint, op jsonb,
+                                   src text DEFAULT NULL, seq bigint DEFAULT NULL)
+RETURNS TABLE (version bigint, op jsonb)
+LANGUAGE c VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'collab_submit';
+COMMENT ON FUNCTION @extschema@.submit(text, text, bigint, jsonb, text, bigint) IS
+'Transforms op (side left) over every op committed since base_version and commits it; returns its version and the op '
+'as committed. A resubmitted (src, seq) returns the original and changes nothing.';
+
+CREATE FUNCTION @extschema@.fetch(collection text, id text)
+RETURNS TABLE (version bigint, type text, data jsonb)
+LANGUAGE c VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'collab_fetch';
+COMMENT ON FUNCTION @extschema@.fetch(text, text) IS 'The current snapshot of a document.';
+
+CREATE FUNCTION @extschema@.snapshot_at(collection text, id text, version bigint)
+RETURNS TABLE (version bigint, type text, data jsonb)
+LANGUAGE c VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'collab_snapshot_at';
+COMMENT ON FUNCTION @extschema@.snapshot_at(text, text, bigint) IS 'The document as it was at a version.';
+
+CREATE FUNCTION @extschema@.snapshot_at_time(collection text, id text, at timestamptz)
+RETURNS TABLE (version bigint, type text, data jsonb)
+LANGUAGE c VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'collab_snapshot_at_time';
+COMMENT ON FUNCTION @extschema@.snapshot_at_time(text, text, timestamptz) IS
+'The document as it was at a point in time (the ops committed at or before it).';
+
+CREATE FUNCTION @extschema@.ops_since(collection text, id text, from_version bigint, to_version bigint DEFAULT NULL)
+RETURNS TABLE (version bigint, op jsonb, src text, seq bigint, created_at timestamptz)
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+BEGIN
+    IF collection IS NULL OR id IS NULL OR from_version IS NULL THEN
+        RAISE EXCEPTION 'collection, id and from_version must not be NULL' USING ERRCODE = 'PC006';
+    END IF;
+    IF from_version < 0 THEN
+        RAISE EXCEPTION 'from_version must be >= 0, got %', from_version USING ERRCODE = 'PC006';
+    END IF;
+    PERFORM FROM @extschema@.documents d WHERE d.collection = ops_since.collection AND d.id = ops_since.id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'document %/% does not exist', quote_literal(ops_since.collection), quote_literal(ops_since.id)
+            USING ERRCODE = 'PC010', HINT = 'Create it first with collab.create_doc(collection, id, type, data).';
+    END IF;
+    RETURN QUERY
+        SELECT o.version, o.op, o.src, o.seq, o.created_at
+          FROM @extschema@.ops o
+         WHERE o.collection = ops_since.collection AND o.id = ops_since.id
+           AND o.version >= from_version AND (to_version IS NULL OR o.version < to_version)
+         ORDER BY o.version;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.ops_since(text, text, bigint, bigint) IS
+'Committed ops with from_version <= version < to_version (to the end when to_version is NULL), in version order.';
+
+-- ---------------------------------------------------------------------------------------------------------------
+-- Pure type functions (no table access)
+
+CREATE FUNCTION @extschema@.apply(type text, data jsonb, op jsonb) RETURNS jsonb
+LANGUAGE c IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'collab_apply';
+COMMENT ON FUNCTION @extschema@.apply(text, jsonb, jsonb) IS 'Applies op to data (strictly: ops that do not fit fail).';
+
+CREATE FUNCTION @extschema@.transform(type text, op jsonb, other jsonb, side text) RETURNS jsonb
+LANGUAGE c IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'collab_transform';
+COMMENT ON FUNCTION @extschema@.transform(text, jsonb, jsonb, text) IS
+'Transforms op so that it applies after other; side (left or right) breaks ties, left goes first.';
+
+CREATE FUNCTION @extschema@.compose(type text, a jsonb, b jsonb) RETURNS jsonb
+LANGUAGE c IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'collab_compose';
+COMMENT ON FUNCTION @extschema@.compose(text, jsonb, jsonb) IS 'One op equivalent to applying a, then b.';
+
+CREATE FUNCTION @extschema@.normalize(type text, op jsonb) RETURNS jsonb
+LANGUAGE c IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'collab_normalize';
+COMMENT ON FUNCTION @extschema@.normalize(text, jsonb) IS
+'The canonical form of an op: empty components dropped, neighbours merged, no trailing skip.';
+
+CREATE FUNCTION @extschema@.invert(type text, op jsonb) RETURNS jsonb
+LANGUAGE c IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'collab_invert';
+COMMENT ON FUNCTION @extschema@.invert(text, jsonb) IS
+'The op that undoes op (text-unicode: its deletes must carry the deleted text).';
+
+CREATE FUNCTION @extschema@.transform_position(type text, pos bigint, op jsonb) RETURNS bigint
+LANGUAGE c IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'collab_transform_position';
+COMMENT ON FUNCTION @extschema@.transform_position(text, bigint, jsonb) IS
+'Where a cursor at pos ends up after op is applied.';
+
+CREATE FUNCTION @extschema@.type_uri(type text) RETURNS text
+LANGUAGE c IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'collab_type_uri';
+COMMENT ON FUNCTION @extschema@.type_uri(text) IS 'The URI of a type given by name or URI.';
+
+-- Error codes: every SQLSTATE pg_collab raises, and the ShareDB error code the bridge sends for it.
+CREATE FUNCTION @extschema@.error_codes()
+RETURNS TABLE (sqlstate text, name text, sharedb_code text, description text)
+LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp
+AS $fn$
+    VALUES
+    ('PC001', 'op_badly_formed',          'ERR_OT_OP_BADLY_FORMED',
+     'The op is not a valid op of its type: wrong shape, unknown component, non-integer or negative count, empty or adjacent components, trailing skip.'),
+    ('PC002', 'op_not_applicable',        'ERR_OT_OP_NOT_APPLIED',
+     'A valid op that does not fit the document: a skip or delete past the end, or deleted text that does not match.'),
+    ('PC003', 'invalid_text',             'ERR_OT_OP_BADLY_FORMED',
+     'Text that is not valid UTF-8, contains a lone surrogate or a NUL character.'),
+    ('PC004', 'data_badly_formed',        'ERR_OT_OP_BADLY_FORMED',
+     'Document data of the wrong shape for its type (text-unicode data must be a JSON string).'),
+    ('PC005', 'type_not_recognized',      'ERR_DOC_TYPE_NOT_RECOGNIZED',
+     'An unknown OT type name or URI.'),
+    ('PC006', 'invalid_argument',         'ERR_MESSAGE_BADLY_FORMED',
+     'An argument outside its domain: NULL, empty or over-long collection or id, negative version, side not left/right, src without seq.'),
+    ('PC007', 'operation_not_supported',  'ERR_OT_OP_BADLY_FORMED',
+     'The type cannot do this with this op (for example inverting a delete that carries no text).'),
+    ('PC010', 'document_does_not_exist',  'ERR_DOC_DOES_NOT_EXIST',
+     'No such document (never created, or already deleted for delete_doc).'),
+    ('PC011', 'document_already_created', 'ERR_DOC_ALREADY_CREATED',
+     'A create for a document that exists, or a create concurrent with another create.'),
+    ('PC012', 'document_was_deleted',     'ERR_DOC_WAS_DELETED',
+     'An edit of a document that is deleted, or that was deleted after the op''s base version.'),
+    ('PC013', 'version_newer_than_document', 'ERR_OP_VERSION_NEWER_THAN_CURRENT_SNAPSHOT',
+     'A base version (or requested version) beyond the document''s current version.'),
+    ('PC014', 'ops_missing',              'ERR_SUBMIT_TRANSFORM_OPS_NOT_FOUND',
+     'The op-log is missing ops needed to transform or rebuild the document.')
+$fn$;
+COMMENT ON FUNCTION @extschema@.error_codes() IS 'Every SQLSTATE pg_collab raises, with its ShareDB error code.';
+
+-- ---------------------------------------------------------------------------------------------------------------
+-- Privileges: nothing for PUBLIC; the API for the bridge; the API and read access for the application.
+
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA @extschema@ FROM PUBLIC;
+GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA @extschema@ TO collab_app, collab_bridge;

@@ -142,7 +142,7 @@ BEGIN
     END IF;
     PERFORM FROM @extschema@.documents d WHERE d.collection = ops_since.collection AND d.id = ops_since.id;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'document %/% does not exist', quote_literal(ops_since.collection), quote_literal(ops_since.id)
+        RAISE EXCEPTION 'document % does not exist', quote_literal(ops_since.collection || '/' || ops_since.id)
             USING ERRCODE = 'PC010', HINT = 'Create it first with collab.create_doc(collection, id, type, data).';
     END IF;
     RETURN QUERY

@@ -10,6 +10,7 @@ namespace {
 // Filled inside the catch blocks; plain data so that nothing needs destroying when the ERROR is raised.
 struct Failure {
     bool failed = false;
+    bool interrupt = false;
     int sqlstate = 0;
     ErrorData *pg_error = nullptr;
     char message[2048];
@@ -31,6 +32,9 @@ struct Failure {
 template <typename Body> void run_catching(Failure &failure, Body &&body) noexcept {
     try {
         body();
+    } catch (const InterruptRequested &) {
+        failure.failed = true;
+        failure.interrupt = true;
     } catch (const PgError &e) {
         failure.failed = true;
         failure.pg_error = e.data();
@@ -48,6 +52,11 @@ template <typename Body> void run_catching(Failure &failure, Body &&body) noexce
 }
 
 void raise(const Failure &failure) {
+    if (failure.interrupt) {
+        CHECK_FOR_INTERRUPTS();
+        // Interrupts were held off: still abandon the statement.
+        ereport(ERROR, (errcode(ERRCODE_QUERY_CANCELED), errmsg("pg_collab: statement interrupted")));
+    }
     if (failure.pg_error != nullptr) ReThrowError(failure.pg_error);
     if (failure.hint[0] != '\0')
         ereport(ERROR, (errcode(failure.sqlstate), errmsg("%s", failure.message), errhint("%s", failure.hint)));

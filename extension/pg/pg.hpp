@@ -94,6 +94,16 @@ class PgError : public std::exception {
     ErrorData *data_;
 };
 
+// Thrown from C++ loops when a cancel or termination is pending; invoke() then lets PostgreSQL process it with
+// CHECK_FOR_INTERRUPTS() once every C++ frame has unwound.
+class InterruptRequested : public std::exception {
+  public:
+    const char *what() const noexcept override { return "canceling statement due to a pending interrupt"; }
+};
+inline void check_interrupts() {
+    if (INTERRUPTS_PENDING_CONDITION()) throw InterruptRequested();
+}
+
 template <typename F> inline void pg_guard(F &&f) {
     MemoryContext volatile ctx = CurrentMemoryContext;
     ErrorData *volatile edata = nullptr;

@@ -481,6 +481,13 @@ void on_xact_impl(void *p) {
     case XACT_EVENT_PRE_COMMIT:
         send_notifies();
         break;
+    case XACT_EVENT_PRE_PREPARE:
+        if (!pending_notifies().empty())
+            throw CollabError(Code::InvalidArgument,
+                              "cannot PREPARE a transaction that changed pg_collab documents: its change-feed "
+                              "notifications cannot be sent from a prepared transaction",
+                              "Commit document changes in ordinary transactions.");
+        break;
     case XACT_EVENT_COMMIT:
         pending_notifies().clear();
         cache().commit();
@@ -559,6 +566,7 @@ SubmitResult submit_locked(const DocKey &key, std::optional<std::int64_t> base_v
     JsonPtr edit = op.kind == OpKind::Edit ? json_ref(const_cast<json_t *>(op.edit)) : nullptr;
     const OtType *doc_type = row->type_uri ? &require_type(*row->type_uri) : nullptr;
     for (const LoggedOp &committed : ops_range(key, base, current)) {
+        check_interrupts();
         ParsedOp c = parse_op(committed.op_json, "a committed op");
         if (c.kind == OpKind::Delete) {
             if (op.kind != OpKind::Delete)

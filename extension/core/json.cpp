@@ -40,7 +40,8 @@ JsonPtr json_parse(std::string_view text, ErrorKind error_kind, const char *what
     if (value == nullptr) {
         ErrorKind kind = error_kind;
         // jansson reports invalid UTF-8 and unpaired surrogates with these codes; they are text errors.
-        if (json_error_code(&err) == json_error_invalid_utf8) kind = ErrorKind::InvalidText;
+        if (json_error_code(&err) == json_error_invalid_utf8 || json_error_code(&err) == json_error_null_character)
+            kind = ErrorKind::InvalidText;
         const std::string msg(err.text);
         if (msg.find("nicode") != std::string::npos || msg.find("surrogate") != std::string::npos)
             kind = ErrorKind::InvalidText;

@@ -1,6 +1,7 @@
 #include "text_unicode.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 #include <optional>
 
@@ -32,17 +33,23 @@ std::size_t cp_to_byte(std::string_view s, std::uint64_t cp) noexcept {
 }
 
 std::uint64_t parse_count(const json_t *v, std::size_t index, const char *what, bool allow_zero) {
-    if (!json_is_integer(v)) {
-        bad_op(index,
-               std::string(what) + " must be an integer, not " + (json_is_real(v) ? "a fraction" : json_type_name(v)));
+    // JSON has one number type: like JavaScript, accept 5.0 as 5, but not 5.5.
+    double value = 0;
+    if (json_is_integer(v)) {
+        value = static_cast<double>(json_integer_value(v));
+    } else if (json_is_real(v)) {
+        value = json_real_value(v);
+        if (value != std::floor(value)) bad_op(index, std::string(what) + " must be an integer, not a fraction");
+    } else {
+        bad_op(index, std::string(what) + " must be an integer, not " + json_type_name(v));
     }
-    const json_int_t n = json_integer_value(v);
-    if (n < 0 || (n == 0 && !allow_zero))
-        bad_op(index, std::string(what) + " must be " + (allow_zero ? "non-negative" : "positive") + ", got " +
-                          std::to_string(n));
-    if (static_cast<std::uint64_t>(n) > kMaxCount)
-        bad_op(index, std::string(what) + " " + std::to_string(n) + " is larger than 2^53-1");
-    return static_cast<std::uint64_t>(n);
+    const std::string shown = json_is_integer(v) ? std::to_string(json_integer_value(v)) : json_dump(v);
+    if (value < 0 || (value == 0 && !allow_zero))
+        bad_op(index, std::string(what) + " must be " + (allow_zero ? "non-negative" : "positive") + ", got " + shown);
+    if (value > static_cast<double>(kMaxCount) ||
+        (json_is_integer(v) && static_cast<std::uint64_t>(json_integer_value(v)) > kMaxCount))
+        bad_op(index, std::string(what) + " " + shown + " is larger than 2^53-1");
+    return json_is_integer(v) ? static_cast<std::uint64_t>(json_integer_value(v)) : static_cast<std::uint64_t>(value);
 }
 
 std::string checked_text(const json_t *v, std::size_t index, const char *what) {

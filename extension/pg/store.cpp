@@ -119,7 +119,9 @@ struct Arg {
     static Arg timestamptz(TimestampTz v) { return Arg{TimestampTzGetDatum(v), false}; }
 };
 
-std::uint64_t exec(PlanId id, std::initializer_list<Arg> args, bool read_only, long limit = 0) {
+// Runs a prepared plan. Always with read_only = false: SPI then takes a fresh snapshot for every query, so that after
+// waiting for a document's row lock we see the ops the previous holder committed (READ COMMITTED).
+std::uint64_t exec(PlanId id, std::initializer_list<Arg> args, long limit = 0) {
     SPIPlanPtr p = plan(id);
     Datum values[9];
     char nulls[9];
@@ -131,7 +133,7 @@ std::uint64_t exec(PlanId id, std::initializer_list<Arg> args, bool read_only, l
     }
     std::uint64_t processed = 0;
     pg_guard([&] {
-        const int rc = SPI_execute_plan(p, values, nulls, read_only, limit);
+        const int rc = SPI_execute_plan(p, values, nulls, false, limit);
         if (rc < 0) elog(ERROR, "pg_collab: SPI_execute_plan failed: %s", SPI_result_code_string(rc));
         processed = SPI_processed;
     });
@@ -183,8 +185,7 @@ struct DocRow {
 std::string doc_name(const DocKey &key) { return "'" + key.collection + "/" + key.id + "'"; }
 
 std::optional<DocRow> read_doc(const DocKey &key, bool lock) {
-    if (exec(lock ? kLockDoc : kReadDoc, {Arg::text(key.collection), Arg::text(key.id)}, !lock) == 0)
-        return std::nullopt;
+    if (exec(lock ? kLockDoc : kReadDoc, {Arg::text(key.collection), Arg::text(key.id)}) == 0) return std::nullopt;
     DocRow r;
     r.type_uri = col_text(0, 1);
     r.version = *col_int(0, 2);
@@ -284,7 +285,7 @@ std::vector<LoggedOp> ops_range(const DocKey &key, std::int64_t from, std::int64
     std::vector<LoggedOp> out;
     if (from >= to) return out;
     const std::uint64_t n =
-        exec(kOpsRange, {Arg::text(key.collection), Arg::text(key.id), Arg::int8(from), Arg::int8(to)}, true);
+        exec(kOpsRange, {Arg::text(key.collection), Arg::text(key.id), Arg::int8(from), Arg::int8(to)});
     out.reserve(n);
     for (std::uint64_t i = 0; i < n; ++i)
         out.push_back({*col_int(i, 1), *col_text(i, 2)});
@@ -303,7 +304,7 @@ void replay_range(DocState &st, const DocKey &key, std::int64_t to) {
 // Rebuilds the state at `version` from the nearest checkpoint at or before it plus the ops after it.
 DocState load_state(const DocKey &key, std::int64_t version) {
     DocState st;
-    if (exec(kLoadCheckpoint, {Arg::text(key.collection), Arg::text(key.id), Arg::int8(version)}, true, 1) > 0) {
+    if (exec(kLoadCheckpoint, {Arg::text(key.collection), Arg::text(key.id), Arg::int8(version)}, 1) > 0) {
         st.version = *col_int(0, 1);
         const std::optional<std::string> type_uri = col_text(0, 2);
         if (type_uri) {
@@ -530,26 +531,23 @@ void write_checkpoint(const DocKey &key, const DocState &st, std::int64_t length
         st.type ? std::optional<std::string>(std::string(st.type->uri())) : std::nullopt;
     const std::optional<std::string> data = st.snapshot ? std::optional<std::string>(snapshot_json(st)) : std::nullopt;
     exec(kInsertSnapshot,
-         {Arg::text(key.collection), Arg::text(key.id), Arg::int8(st.version), Arg::text(type_uri), Arg::text(data)},
-         false);
+         {Arg::text(key.collection), Arg::text(key.id), Arg::int8(st.version), Arg::text(type_uri), Arg::text(data)});
     exec(kUpdateDocCheckpoint,
          {Arg::text(key.collection), Arg::text(key.id), Arg::text(type_uri), Arg::int8(st.version), Arg::int8(length),
-          Arg::int8(static_cast<std::int64_t>(data ? data->size() : 0))},
-         false);
+          Arg::int8(static_cast<std::int64_t>(data ? data->size() : 0))});
 }
 
 SubmitResult submit_locked(const DocKey &key, std::optional<std::int64_t> base_version, const std::string &op_json,
                            const std::optional<std::string> &src, std::optional<std::int64_t> seq,
                            DeleteMode delete_mode) {
     ParsedOp op = parse_op(op_json, "op");
-    if (op.kind == OpKind::Create) exec(kEnsureDoc, {Arg::text(key.collection), Arg::text(key.id)}, false);
+    if (op.kind == OpKind::Create) exec(kEnsureDoc, {Arg::text(key.collection), Arg::text(key.id)});
     const std::optional<DocRow> row = read_doc(key, true);
     if (!row) no_such_document(key);
 
     // A resubmitted (src, seq) is answered with the original commit and changes nothing (invariant 3).
     if (src) {
-        if (exec(kFindDuplicate, {Arg::text(key.collection), Arg::text(key.id), Arg::text(src), Arg::int8(seq)}, false,
-                 1) > 0)
+        if (exec(kFindDuplicate, {Arg::text(key.collection), Arg::text(key.id), Arg::text(src), Arg::int8(seq)}, 1) > 0)
             return SubmitResult{*col_int(0, 1), *col_text(0, 2)};
     }
 
@@ -628,10 +626,8 @@ SubmitResult submit_locked(const DocKey &key, std::optional<std::int64_t> base_v
     st.version = current + 1;
     cache().account(entry);
 
-    exec(kInsertOp,
-         {Arg::text(key.collection), Arg::text(key.id), Arg::int8(current), Arg::text(stored), Arg::text(src),
-          Arg::int8(seq)},
-         false);
+    exec(kInsertOp, {Arg::text(key.collection), Arg::text(key.id), Arg::int8(current), Arg::text(stored),
+                     Arg::text(src), Arg::int8(seq)});
     const std::int64_t length = st.snapshot ? static_cast<std::int64_t>(st.snapshot->length()) : 0;
     const std::int64_t tail_ops = row->tail_ops + 1;
     const std::int64_t tail_bytes = row->tail_bytes + op_bytes;
@@ -640,10 +636,8 @@ SubmitResult submit_locked(const DocKey &key, std::optional<std::int64_t> base_v
     if (checkpoint) {
         write_checkpoint(key, st, length);
     } else {
-        exec(kUpdateDoc,
-             {Arg::text(key.collection), Arg::text(key.id), Arg::text(row->type_uri), Arg::int8(st.version),
-              Arg::int8(length), Arg::int4(static_cast<std::int32_t>(tail_ops)), Arg::int8(tail_bytes)},
-             false);
+        exec(kUpdateDoc, {Arg::text(key.collection), Arg::text(key.id), Arg::text(row->type_uri), Arg::int8(st.version),
+                          Arg::int8(length), Arg::int4(static_cast<std::int32_t>(tail_ops)), Arg::int8(tail_bytes)});
     }
     queue_notify(key, st.version);
     return SubmitResult{current, std::move(stored)};
@@ -711,7 +705,7 @@ SnapshotResult snapshot_at_time(const DocKey &key, TimestampTz ts) {
     spi_connect();
     const std::optional<DocRow> row = read_doc(key, false);
     if (!row) no_such_document(key);
-    exec(kVersionAtTime, {Arg::text(key.collection), Arg::text(key.id), Arg::timestamptz(ts)}, true);
+    exec(kVersionAtTime, {Arg::text(key.collection), Arg::text(key.id), Arg::timestamptz(ts)});
     const std::int64_t version = std::min(*col_int(0, 1), row->version);
     SnapshotResult r = to_result(load_state(key, version));
     spi_finish();

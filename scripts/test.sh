@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# `make test`: installs missing packages, builds and installs the extension and the native tools, starts a fresh
+# private `test` cluster, runs every test suite (continuing after a failure), stops the cluster and prints a summary.
+set -euo pipefail
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+usage() {
+  cat <<'EOF'
+Usage: scripts/test.sh [--quick] [--keep-cluster]     (make test runs it without options)
+
+Installs missing packages (scripts/install-deps.sh), builds (make, make native), installs the extension
+(make install), starts a fresh private `test` cluster (scripts/pg-cluster.sh) and runs, in order:
+  installcheck   pg_regress (sql/, expected/) and isolation tests (tests/isolation/)
+  unit-test      GoogleTest unit tests of the OT core
+  diff-test      differential test against npm ot-text-unicode (DIFF_CASES cases)
+  trace-test     editing-trace replays through the core
+  sql-replay     tests/trace/sql_replay.sh: a trace replayed through collab.submit
+A failing suite does not stop the others. The last line is `N passed, M failed`; the exit status is 1 if any failed.
+
+  --quick         DIFF_CASES=10000 instead of the default
+  --keep-cluster  leave the test cluster running afterwards (scripts/pg-cluster.sh --name test stop stops it)
+  --help          this text
+EOF
+}
+
+quick=false
+keep_cluster=false
+for arg in "$@"; do
+  case $arg in
+    --quick) quick=true ;;
+    --keep-cluster) keep_cluster=true ;;
+    -h | --help) usage; exit 0 ;;
+    *) die "unknown argument '$arg' (see --help)" ;;
+  esac
+done
+
+cd "$REPO"
+
+step "dependencies"
+"$REPO/scripts/install-deps.sh"
+
+# A failed build does not stop the suites that do not need it: their results still help. What a suite needs and
+# could not get is its blocker, and it is then recorded as not run (and failed).
+step "build"
+sql_blocker=
+native_blocker=
+run_make || sql_blocker="the extension did not build"
+[[ -n $sql_blocker ]] || (install_extension) || sql_blocker="make install failed"
+run_make native || native_blocker="make native failed"
+
+if [[ -z $sql_blocker ]]; then
+  step "test cluster"
+  use_fresh_test_cluster "$keep_cluster" || sql_blocker="the test cluster did not start"
+fi
+
+diff_cases=()
+if $quick; then
+  diff_cases=(DIFF_CASES=10000)
+  export DIFF_CASES=10000
+fi
+
+# pg_regress and pg_isolation_regress; on failure their diffs are printed, so that a CI log shows them.
+installcheck() {
+  rm -f regression.diffs output_iso/regression.diffs
+  local rc=0 f
+  make --no-print-directory installcheck || rc=$?
+  if ((rc != 0)); then
+    for f in regression.diffs output_iso/regression.diffs; do
+      if [[ -s $f ]]; then
+        info "--- $f ---"
+        cat "$f" >&2
+        info "--- end of $f ---"
+      fi
+    done
+  fi
+  return "$rc"
+}
+
+run_recorded installcheck "$sql_blocker" installcheck
+run_recorded unit-test "$native_blocker" make --no-print-directory unit-test
+run_recorded diff-test "$native_blocker" make --no-print-directory diff-test "${diff_cases[@]}"
+run_recorded trace-test "$native_blocker" make --no-print-directory trace-test
+run_recorded sql-replay "$sql_blocker" "$REPO/tests/trace/sql_replay.sh"
+
+release_test_cluster
+print_run_table suite
+echo
+echo "$RUN_PASSED passed, $RUN_FAILED failed"
+((RUN_FAILED == 0)) || exit 1

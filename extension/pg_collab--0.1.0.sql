@@ -157,6 +157,107 @@ COMMENT ON FUNCTION @extschema@.ops_since(text, text, bigint, bigint) IS
 'Committed ops with from_version <= version < to_version (to the end when to_version is NULL), in version order.';
 
 -- ---------------------------------------------------------------------------------------------------------------
+-- Batch functions (used by the bridge: one round trip and one commit for many ops or documents)
+
+CREATE FUNCTION @extschema@.submit_many(requests jsonb)
+RETURNS TABLE (i integer, version bigint, op jsonb, missed jsonb, error_code text, error_message text)
+LANGUAGE c VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'collab_submit_many';
+COMMENT ON FUNCTION @extschema@.submit_many(jsonb) IS
+'Submits an array of {"c", "d", "v", "op", "src", "seq"} in one transaction, each in its own subtransaction and in '
+'(collection, id) order. Row i answers request i: its version, the op as committed and the ops it was transformed '
+'against ("missed"), or error_code (SQLSTATE) and error_message.';
+
+CREATE FUNCTION @extschema@.fetch_many(requests jsonb)
+RETURNS TABLE (collection text, id text, version bigint, type text, data jsonb)
+LANGUAGE c VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'collab_fetch_many';
+COMMENT ON FUNCTION @extschema@.fetch_many(jsonb) IS
+'The current snapshots of an array of {"c", "d"}; a document never created is version 0 with NULL type.';
+
+CREATE FUNCTION @extschema@.ops_many(requests jsonb, max_ops_per_document integer DEFAULT 1000)
+RETURNS TABLE (collection text, id text, version bigint, op jsonb, src text, seq bigint)
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+    SELECT r.c, r.d, o.version, o.op, o.src, o.seq
+      FROM jsonb_to_recordset(requests) AS r(c text, d text, "from" bigint)
+     CROSS JOIN LATERAL (
+           SELECT o.version, o.op, o.src, o.seq
+             FROM @extschema@.ops o
+            WHERE o.collection = r.c AND o.id = r.d AND o.version >= r."from"
+            ORDER BY o.version
+            LIMIT max_ops_per_document) o
+     ORDER BY r.c, r.d, o.version
+$fn$;
+COMMENT ON FUNCTION @extschema@.ops_many(jsonb, integer) IS
+'For an array of {"c", "d", "from"}: the committed ops of each document from version "from" on (at most '
+'max_ops_per_document each), in version order.';
+
+CREATE FUNCTION @extschema@.transform_presence(collection text, id text, from_version bigint, value jsonb)
+RETURNS TABLE (version bigint, presence jsonb)
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    o record;
+    doc_type text;
+    start_pos bigint;
+    end_pos bigint;
+    v bigint := from_version;
+    p jsonb := value;
+BEGIN
+    SELECT d.type INTO doc_type FROM @extschema@.documents d
+     WHERE d.collection = transform_presence.collection AND d.id = transform_presence.id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'document % does not exist', quote_literal(transform_presence.collection || '/' || transform_presence.id)
+            USING ERRCODE = 'PC010';
+    END IF;
+    FOR o IN SELECT x.version, x.op FROM @extschema@.ops x
+              WHERE x.collection = transform_presence.collection AND x.id = transform_presence.id
+                AND x.version >= from_version ORDER BY x.version
+    LOOP
+        IF p IS NOT NULL AND jsonb_typeof(p) = 'object' AND (o.op ? 'create' OR o.op ? 'del') THEN
+            p := NULL;  -- the document was created or deleted: the selection means nothing any more
+        ELSIF p IS NOT NULL AND jsonb_typeof(p) = 'object' AND jsonb_typeof(o.op) = 'array'
+              AND jsonb_typeof(p -> 'index') = 'number' THEN
+            start_pos := (p ->> 'index')::bigint;
+            end_pos := start_pos + coalesce((p ->> 'length')::bigint, 0);
+            start_pos := @extschema@.transform_position(doc_type, start_pos, o.op);
+            end_pos := @extschema@.transform_position(doc_type, end_pos, o.op);
+            p := p || jsonb_build_object('index', start_pos, 'length', end_pos - start_pos);
+        END IF;
+        v := o.version + 1;
+    END LOOP;
+    RETURN QUERY SELECT v, p;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.transform_presence(text, text, bigint, jsonb) IS
+'Moves a text-unicode presence value {"index", "length", ...} made at from_version through the ops committed since; '
+'returns the current version and the moved value (NULL when the document was deleted or re-created).';
+
+-- A secret for signing the client ids that bridges issue, so that any bridge recognises an id issued by another.
+CREATE TABLE @extschema@.bridge_secrets (
+    name       text PRIMARY KEY,
+    secret     text NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp()
+);
+REVOKE ALL ON @extschema@.bridge_secrets FROM PUBLIC;
+-- 244 random bits from two v4 UUIDs, hashed.
+INSERT INTO @extschema@.bridge_secrets (name, secret)
+VALUES ('client_id', pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(
+    pg_catalog.gen_random_uuid()::text OPERATOR(pg_catalog.||) pg_catalog.gen_random_uuid()::text, 'UTF8')), 'hex'));
+
+CREATE FUNCTION @extschema@.bridge_client_id_secret() RETURNS text
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $fn$ SELECT s.secret FROM @extschema@.bridge_secrets s WHERE s.name = 'client_id' $fn$;
+COMMENT ON FUNCTION @extschema@.bridge_client_id_secret() IS
+'The key with which bridges sign the client ids they issue (HMAC-SHA256).';
+
+-- ---------------------------------------------------------------------------------------------------------------
 -- Pure type functions (no table access)
 
 CREATE FUNCTION @extschema@.apply(type text, data jsonb, op jsonb) RETURNS jsonb

@@ -165,6 +165,121 @@ COLLAB_FUNCTION(collab_type_uri) {
 }
 
 namespace {
+
+const json_t *member(const json_t *obj, const char *name) { return json_object_get(obj, name); }
+
+BatchRequest parse_batch_request(const json_t *r, std::size_t index) {
+    BatchRequest out;
+    const std::string where = "request " + std::to_string(index) + ": ";
+    try {
+        if (!json_is_object(r)) throw CollabError(Code::InvalidArgument, where + "must be an object");
+        const json_t *c = member(r, "c"), *d = member(r, "d"), *v = member(r, "v"), *op = member(r, "op");
+        const json_t *src = member(r, "src"), *seq = member(r, "seq");
+        if (!json_is_string(c) || !json_is_string(d))
+            throw CollabError(Code::InvalidArgument, where + "\"c\" (collection) and \"d\" (id) must be strings");
+        if (v != nullptr && !json_is_null(v) && !json_is_integer(v))
+            throw CollabError(Code::InvalidArgument, where + "\"v\" must be an integer or null");
+        if (op == nullptr) throw CollabError(Code::InvalidArgument, where + "\"op\" is missing");
+        if (src != nullptr && !json_is_null(src) && !json_is_string(src))
+            throw CollabError(Code::InvalidArgument, where + "\"src\" must be a string");
+        if (seq != nullptr && !json_is_null(seq) && !json_is_integer(seq))
+            throw CollabError(Code::InvalidArgument, where + "\"seq\" must be an integer");
+        out.key = make_key(json_string_value(c), json_string_value(d));
+        if (json_is_integer(v)) out.base_version = json_integer_value(v);
+        out.op_json = json_dump(op);
+        if (json_is_string(src)) out.src = std::string(json_string_value(src), json_string_length(src));
+        if (json_is_integer(seq)) out.seq = json_integer_value(seq);
+        if (out.src.has_value() != out.seq.has_value())
+            throw CollabError(Code::InvalidArgument, where + "\"src\" and \"seq\" must be given together");
+    } catch (const CollabError &e) {
+        out.key.reset();
+        out.parse_error = e.code() == Code::InvalidArgument ? std::string(e.what()) : where + e.what();
+    }
+    return out;
+}
+
+std::string logged_ops_json(const std::vector<LoggedOp> &ops) {
+    JsonPtr arr = json_own(json_array());
+    for (const LoggedOp &op : ops) {
+        JsonPtr o = json_own(json_new_object());
+        json_object_set_new(o.get(), "v", json_integer(op.version));
+        json_object_set_new(o.get(), "op",
+                            json_parse(op.op_json, ErrorKind::DataBadlyFormed, "a committed op").release());
+        if (op.src) json_object_set_new(o.get(), "src", json_stringn(op.src->data(), op.src->size()));
+        if (op.seq) json_object_set_new(o.get(), "seq", json_integer(*op.seq));
+        json_array_append(arr.get(), o.get());
+    }
+    return json_dump(arr.get());
+}
+
+JsonPtr array_arg(FunctionCallInfo fcinfo, int n, const char *name) {
+    require_arg(fcinfo, n, name);
+    JsonPtr value = json_parse(jsonb_arg_text(fcinfo, n), ErrorKind::InvalidArgument, name);
+    if (!json_is_array(value.get()))
+        throw CollabError(Code::InvalidArgument, std::string(name) + " must be a JSON array");
+    return value;
+}
+
+} // namespace
+
+// collab.submit_many(requests) -> table(i, version, op, missed, error_code, error_message)
+COLLAB_FUNCTION(collab_submit_many) {
+    JsonPtr reqs = array_arg(fcinfo, 0, "requests");
+    std::vector<BatchRequest> requests;
+    requests.reserve(json_array_size(reqs.get()));
+    for (std::size_t i = 0; i < json_array_size(reqs.get()); ++i)
+        requests.push_back(parse_batch_request(json_array_get(reqs.get(), i), i));
+    const std::vector<BatchOutcome> outcomes = submit_many(requests);
+    pg_guard([&] { InitMaterializedSRF(fcinfo, 0); });
+    ReturnSetInfo *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
+    for (std::size_t i = 0; i < outcomes.size(); ++i) {
+        const BatchOutcome &o = outcomes[i];
+        Datum values[6] = {Int32GetDatum(static_cast<std::int32_t>(i)), 0, 0, 0, 0, 0};
+        bool nulls[6] = {false, !o.result, !o.result, !o.result, o.result.has_value(), o.result.has_value()};
+        if (o.result) {
+            values[1] = Int64GetDatum(o.result->version);
+            values[2] = jsonb_from_text(o.result->op_json);
+            values[3] = jsonb_from_text(logged_ops_json(o.result->missed));
+        } else {
+            values[4] = text_datum(o.sqlstate);
+            values[5] = text_datum(o.message);
+        }
+        pg_guard([&] { tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls); });
+    }
+    return static_cast<Datum>(0);
+}
+
+// collab.fetch_many(requests) -> table(collection, id, version, type, data); never-created documents are version 0
+COLLAB_FUNCTION(collab_fetch_many) {
+    JsonPtr reqs = array_arg(fcinfo, 0, "requests");
+    std::vector<DocKey> keys;
+    for (std::size_t i = 0; i < json_array_size(reqs.get()); ++i) {
+        const json_t *r = json_array_get(reqs.get(), i);
+        const json_t *c = member(r, "c"), *d = member(r, "d");
+        if (!json_is_string(c) || !json_is_string(d))
+            throw CollabError(Code::InvalidArgument,
+                              "request " + std::to_string(i) + ": \"c\" (collection) and \"d\" (id) must be strings");
+        keys.push_back(make_key(json_string_value(c), json_string_value(d)));
+    }
+    std::vector<SnapshotResult> results;
+    for (const DocKey &k : keys) {
+        check_interrupts();
+        results.push_back(fetch_or_empty(k));
+    }
+    pg_guard([&] { InitMaterializedSRF(fcinfo, 0); });
+    ReturnSetInfo *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+        const SnapshotResult &r = results[i];
+        Datum values[5] = {text_datum(keys[i].collection), text_datum(keys[i].id), Int64GetDatum(r.version), 0, 0};
+        bool nulls[5] = {false, false, false, !r.type_uri, !r.data_json};
+        if (r.type_uri) values[3] = text_datum(*r.type_uri);
+        if (r.data_json) values[4] = jsonb_from_text(*r.data_json);
+        pg_guard([&] { tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls); });
+    }
+    return static_cast<Datum>(0);
+}
+
+namespace {
 Datum pg_init_impl(FunctionCallInfo) {
     define_settings();
     register_callbacks();

@@ -1,10 +1,11 @@
 #include "store.hpp"
 
+#include <algorithm>
 #include <list>
 #include <map>
 #include <memory>
+#include <tuple>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "text_unicode.hpp"
@@ -57,8 +58,8 @@ const PlanSpec kPlans[kPlanCount] = {
     {"SELECT version, op::text FROM collab.ops WHERE collection = $1 AND id = $2 AND src = $3 AND seq = $4",
      4,
      {TEXTOID, TEXTOID, TEXTOID, INT8OID}},
-    {"SELECT version, op::text FROM collab.ops WHERE collection = $1 AND id = $2 AND version >= $3 AND version < $4 "
-     "ORDER BY version",
+    {"SELECT version, op::text, src, seq FROM collab.ops WHERE collection = $1 AND id = $2 AND version >= $3 "
+     "AND version < $4 ORDER BY version",
      4,
      {TEXTOID, TEXTOID, INT8OID, INT8OID}},
     {"INSERT INTO collab.ops (collection, id, version, op, src, seq, created_at) "
@@ -276,11 +277,6 @@ void replay(DocState &st, const std::string &op_json) {
     ++st.version;
 }
 
-struct LoggedOp {
-    std::int64_t version;
-    std::string op_json;
-};
-
 std::vector<LoggedOp> ops_range(const DocKey &key, std::int64_t from, std::int64_t to) {
     std::vector<LoggedOp> out;
     if (from >= to) return out;
@@ -288,7 +284,7 @@ std::vector<LoggedOp> ops_range(const DocKey &key, std::int64_t from, std::int64
         exec(kOpsRange, {Arg::text(key.collection), Arg::text(key.id), Arg::int8(from), Arg::int8(to)});
     out.reserve(n);
     for (std::uint64_t i = 0; i < n; ++i)
-        out.push_back({*col_int(i, 1), *col_text(i, 2)});
+        out.push_back({*col_int(i, 1), *col_text(i, 2), col_text(i, 3), col_int(i, 4)});
     if (static_cast<std::int64_t>(out.size()) != to - from)
         throw CollabError(Code::OpsMissing, "the op-log of document " + doc_name(key) +
                                                 " is missing ops between versions " + std::to_string(from) + " and " +
@@ -338,7 +334,11 @@ class DocCache {
         return &it->second;
     }
     // Must be called before an entry is changed, so that an abort can drop it.
-    void touch(const std::string &key) { touched_.insert(key); }
+    void touch(const std::string &key) {
+        SubTransactionId sub = GetCurrentSubTransactionId();
+        std::vector<SubTransactionId> &subs = touched_[key];
+        if (subs.empty() || subs.back() != sub) subs.push_back(sub);
+    }
     CacheEntry &put(const std::string &key, DocState state, std::int64_t generation) {
         erase(key);
         lru_.push_front(key);
@@ -376,8 +376,25 @@ class DocCache {
         }
     }
     void commit() { touched_.clear(); }
+    // A subtransaction ended: forget entries it changed (abort) or hand them to its parent (commit).
+    void end_subtransaction(SubTransactionId sub, SubTransactionId parent, bool committed) {
+        std::vector<std::string> drop;
+        for (auto &[key, subs] : touched_) {
+            if (subs.empty() || subs.back() != sub) continue;
+            if (!committed) {
+                drop.push_back(key);
+                continue;
+            }
+            subs.pop_back();
+            if (subs.empty() || subs.back() != parent) subs.push_back(parent);
+        }
+        for (const std::string &k : drop) {
+            erase(k);
+            touched_.erase(k);
+        }
+    }
     void abort() {
-        for (const std::string &k : touched_)
+        for (const auto &[k, subs] : touched_)
             erase(k);
         touched_.clear();
     }
@@ -385,7 +402,8 @@ class DocCache {
   private:
     std::unordered_map<std::string, CacheEntry> entries_;
     std::list<std::string> lru_;
-    std::unordered_set<std::string> touched_;
+    // Entries changed by the running transaction, with the subtransactions that changed them (innermost last).
+    std::unordered_map<std::string, std::vector<SubTransactionId>> touched_;
     std::size_t total_ = 0;
 };
 
@@ -465,7 +483,7 @@ void subxact_end(SubTransactionId sub, SubTransactionId parent, bool commit) {
             break;
         }
     }
-    if (!commit) cache().abort();
+    cache().end_subtransaction(sub, parent, commit);
 }
 
 struct XactEventArg {
@@ -547,8 +565,13 @@ SubmitResult submit_locked(const DocKey &key, std::optional<std::int64_t> base_v
 
     // A resubmitted (src, seq) is answered with the original commit and changes nothing (invariant 3).
     if (src) {
-        if (exec(kFindDuplicate, {Arg::text(key.collection), Arg::text(key.id), Arg::text(src), Arg::int8(seq)}, 1) > 0)
-            return SubmitResult{*col_int(0, 1), *col_text(0, 2)};
+        if (exec(kFindDuplicate, {Arg::text(key.collection), Arg::text(key.id), Arg::text(src), Arg::int8(seq)}, 1) >
+            0) {
+            SubmitResult dup{*col_int(0, 1), *col_text(0, 2), {}};
+            if (base_version && *base_version >= 0 && *base_version < dup.version)
+                dup.missed = ops_range(key, *base_version, dup.version);
+            return dup;
+        }
     }
 
     const std::int64_t current = row->version;
@@ -563,7 +586,8 @@ SubmitResult submit_locked(const DocKey &key, std::optional<std::int64_t> base_v
     // Transform against every op committed since base, one at a time, with side 'left' (invariant 4).
     JsonPtr edit = op.kind == OpKind::Edit ? json_ref(const_cast<json_t *>(op.edit)) : nullptr;
     const OtType *doc_type = row->type_uri ? &require_type(*row->type_uri) : nullptr;
-    for (const LoggedOp &committed : ops_range(key, base, current)) {
+    std::vector<LoggedOp> missed = ops_range(key, base, current);
+    for (const LoggedOp &committed : missed) {
         check_interrupts();
         ParsedOp c = parse_op(committed.op_json, "a committed op");
         if (c.kind == OpKind::Delete) {
@@ -640,7 +664,7 @@ SubmitResult submit_locked(const DocKey &key, std::optional<std::int64_t> base_v
                           Arg::int8(length), Arg::int4(static_cast<std::int32_t>(tail_ops)), Arg::int8(tail_bytes)});
     }
     queue_notify(key, st.version);
-    return SubmitResult{current, std::move(stored)};
+    return SubmitResult{current, std::move(stored), std::move(missed)};
 }
 
 SnapshotResult to_result(const DocState &st) {
@@ -674,6 +698,80 @@ SubmitResult submit(const DocKey &key, std::optional<std::int64_t> base_version,
     if (src && src->empty()) throw CollabError(Code::InvalidArgument, "src must not be empty");
     spi_connect();
     SubmitResult r = submit_locked(key, base_version, op_json, src, seq, delete_mode);
+    spi_finish();
+    return r;
+}
+
+namespace {
+
+// Runs body in an internal subtransaction (as PL/pgSQL does for EXCEPTION blocks). Returns false, with the error's
+// SQLSTATE and message, if it failed; its work is then rolled back. Interrupts and out-of-memory still propagate.
+template <typename Body> bool in_subtransaction(Body &&body, std::string &sqlstate, std::string &message) {
+    MemoryContext oldcontext = CurrentMemoryContext;
+    ResourceOwner oldowner = CurrentResourceOwner;
+    pg_guard([&] {
+        BeginInternalSubTransaction(nullptr);
+        MemoryContextSwitchTo(oldcontext);
+    });
+    bool ok = true;
+    try {
+        body();
+    } catch (const PgError &e) {
+        ok = false;
+        sqlstate = unpack_sql_state(e.data()->sqlerrcode);
+        message = e.what();
+    } catch (const CollabError &e) {
+        ok = false;
+        sqlstate = unpack_sql_state(pg::sqlstate(e.code()));
+        message = e.what();
+    } catch (const OtError &e) {
+        ok = false;
+        sqlstate = unpack_sql_state(pg::sqlstate(code_for(e.kind())));
+        message = e.what();
+    }
+    pg_guard([&] {
+        if (ok)
+            ReleaseCurrentSubTransaction();
+        else
+            RollbackAndReleaseCurrentSubTransaction();
+        MemoryContextSwitchTo(oldcontext);
+        CurrentResourceOwner = oldowner;
+    });
+    return ok;
+}
+
+} // namespace
+
+std::vector<BatchOutcome> submit_many(const std::vector<BatchRequest> &requests) {
+    std::vector<std::size_t> order(requests.size());
+    for (std::size_t i = 0; i < order.size(); ++i)
+        order[i] = i;
+    const auto key_of = [&](std::size_t i) {
+        static const DocKey none;
+        return requests[i].key ? std::tie(requests[i].key->collection, requests[i].key->id)
+                               : std::tie(none.collection, none.id);
+    };
+    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return key_of(a) < key_of(b); });
+    std::vector<BatchOutcome> outcomes(requests.size());
+    for (std::size_t i : order) {
+        check_interrupts();
+        const BatchRequest &r = requests[i];
+        BatchOutcome &out = outcomes[i];
+        if (r.parse_error) {
+            out.sqlstate = unpack_sql_state(pg::sqlstate(Code::InvalidArgument));
+            out.message = *r.parse_error;
+            continue;
+        }
+        in_subtransaction([&] { out.result = submit(*r.key, r.base_version, r.op_json, r.src, r.seq); }, out.sqlstate,
+                          out.message);
+    }
+    return outcomes;
+}
+
+SnapshotResult fetch_or_empty(const DocKey &key) {
+    spi_connect();
+    const std::optional<DocRow> row = read_doc(key, false);
+    SnapshotResult r = row ? to_result(current_state(key, *row).state) : SnapshotResult{0, std::nullopt, std::nullopt};
     spi_finish();
     return r;
 }

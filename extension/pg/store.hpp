@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "pg.hpp"
 
@@ -14,9 +15,36 @@ struct DocKey {
     std::string id;
 };
 
+// An op as stored in the op-log.
+struct LoggedOp {
+    std::int64_t version;
+    std::string op_json;
+    std::optional<std::string> src;
+    std::optional<std::int64_t> seq;
+};
+
 struct SubmitResult {
     std::int64_t version; // the op's own version (the v of a ShareDB ack)
     std::string op_json;  // the op as committed (transformed), or the original op of a duplicate
+    // The ops committed between the op's base version and its version: what it was transformed against (for a
+    // duplicate, what the submitter missed). A ShareDB server sends them before the ack.
+    std::vector<LoggedOp> missed;
+};
+
+// One op of collab.submit_many().
+struct BatchRequest {
+    std::optional<DocKey> key; // none when the request was invalid (see error)
+    std::optional<std::int64_t> base_version;
+    std::string op_json;
+    std::optional<std::string> src;
+    std::optional<std::int64_t> seq;
+    std::optional<std::string> parse_error; // PC006 message for a request that could not be read
+};
+
+struct BatchOutcome {
+    std::optional<SubmitResult> result;
+    std::string sqlstate; // when !result
+    std::string message;
 };
 
 struct SnapshotResult {
@@ -36,7 +64,12 @@ DocKey make_key(std::string collection, std::string id);
 SubmitResult submit(const DocKey &key, std::optional<std::int64_t> base_version, const std::string &op_json,
                     const std::optional<std::string> &src, std::optional<std::int64_t> seq,
                     DeleteMode delete_mode = DeleteMode::ShareDb);
+// Commits each request in its own subtransaction, in (collection, id) order (so that concurrent batches never
+// deadlock); a failing request is reported in its outcome and does not affect the others.
+std::vector<BatchOutcome> submit_many(const std::vector<BatchRequest> &requests);
 SnapshotResult fetch(const DocKey &key);
+// As fetch(), but a document that was never created is version 0 without type (ShareDB's answer) instead of an error.
+SnapshotResult fetch_or_empty(const DocKey &key);
 SnapshotResult snapshot_at(const DocKey &key, std::int64_t version);
 SnapshotResult snapshot_at_time(const DocKey &key, TimestampTz ts);
 

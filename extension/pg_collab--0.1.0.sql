@@ -178,23 +178,25 @@ COMMENT ON FUNCTION @extschema@.fetch_many(jsonb) IS
 'The current snapshots of an array of {"c", "d"}; a document never created is version 0 with NULL type.';
 
 CREATE FUNCTION @extschema@.ops_many(requests jsonb, max_ops_per_document integer DEFAULT 1000)
-RETURNS TABLE (collection text, id text, version bigint, op jsonb, src text, seq bigint)
+RETURNS TABLE (collection text, id text, current_version bigint, version bigint, op jsonb, src text, seq bigint)
 LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $fn$
-    SELECT r.c, r.d, o.version, o.op, o.src, o.seq
+    SELECT r.c, r.d, coalesce(doc.version, 0), o.version, o.op, o.src, o.seq
       FROM jsonb_to_recordset(requests) AS r(c text, d text, "from" bigint)
-     CROSS JOIN LATERAL (
-           SELECT o.version, o.op, o.src, o.seq
-             FROM @extschema@.ops o
-            WHERE o.collection = r.c AND o.id = r.d AND o.version >= r."from"
-            ORDER BY o.version
-            LIMIT max_ops_per_document) o
+      LEFT JOIN @extschema@.documents doc ON doc.collection = r.c AND doc.id = r.d
+      LEFT JOIN LATERAL (
+           SELECT x.version, x.op, x.src, x.seq
+             FROM @extschema@.ops x
+            WHERE x.collection = r.c AND x.id = r.d AND x.version >= r."from" AND x.version < doc.version
+            ORDER BY x.version
+            LIMIT max_ops_per_document) o ON true
      ORDER BY r.c, r.d, o.version
 $fn$;
 COMMENT ON FUNCTION @extschema@.ops_many(jsonb, integer) IS
-'For an array of {"c", "d", "from"}: the committed ops of each document from version "from" on (at most '
-'max_ops_per_document each), in version order.';
+'For an array of {"c", "d", "from"}: each document''s current version (0 if it does not exist) and its committed ops '
+'from version "from" on (at most max_ops_per_document each), in version order, read in one snapshot. A document '
+'without such ops has one row with NULL version and op.';
 
 CREATE FUNCTION @extschema@.transform_presence(collection text, id text, from_version bigint, value jsonb)
 RETURNS TABLE (version bigint, presence jsonb)

@@ -46,3 +46,4 @@ run:
 	scripts/run.sh
 bench:
 	scripts/bench.sh
+include mk/bridge.mk

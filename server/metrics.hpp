@@ -5,17 +5,18 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
 namespace collab::bridge {
 
 // A histogram with fixed buckets (seconds for latencies, counts for sizes).
 class Histogram {
-public:
+  public:
     explicit Histogram(std::vector<double> bounds);
     void observe(double value);
     void render(std::string &out, const std::string &name, const std::string &help) const;
 
-private:
+  private:
     std::vector<double> bounds_;
     std::vector<std::uint64_t> counts_; // per bucket (not cumulative), plus +Inf
     double sum_ = 0;
@@ -37,9 +38,9 @@ struct Metrics {
     std::uint64_t slow_consumers_closed = 0;
     std::map<std::string, std::uint64_t> errors_by_code; // ShareDB error code -> count
     // histograms
-    Histogram batch_size;        // ops per group commit
-    Histogram commit_seconds;    // submit received -> commit acknowledged by the database
-    Histogram fanout_seconds;    // commit seen (local result or notification) -> op queued to a subscriber socket
+    Histogram batch_size;     // ops per group commit
+    Histogram commit_seconds; // submit received -> commit acknowledged by the database
+    Histogram fanout_seconds; // commit seen (local result or notification) -> op queued to a subscriber socket
 
     std::string render(bool db_ready, bool feed_ready, bool draining) const;
 };

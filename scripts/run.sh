@@ -7,13 +7,15 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 usage() {
   cat <<'EOF'
-Usage: scripts/run.sh [--port N] [--fresh]     (make run runs it without options)
+Usage: scripts/run.sh [--port N] [--bridge-port N] [--fresh]     (make run runs it without options)
 
-Installs missing packages, builds and installs the extension, starts the private `run` cluster (port 54329, data kept
-between runs; see scripts/pg-cluster.sh), creates or updates the extension pg_collab in database pg_collab, prints how
-to connect, and keeps running until Ctrl-C, which stops the cluster.
+Installs missing packages, builds and installs the extension and collab-bridge, starts the private `run` cluster
+(port 54329, data kept between runs; see scripts/pg-cluster.sh), creates or updates the extension pg_collab in
+database pg_collab, starts one bridge on 127.0.0.1:8080 (as the login role collab_bridge_login, a member of
+collab_bridge), prints how to connect, and keeps running until Ctrl-C, which stops the bridge and the cluster.
 
-  --port N   listen on 127.0.0.1 port N instead of 54329
+  --port N          PostgreSQL listens on 127.0.0.1 port N instead of 54329
+  --bridge-port N   the bridge listens on 127.0.0.1 port N instead of 8080
   --fresh    delete the run cluster's data first
   --help     this text
 EOF
@@ -21,9 +23,11 @@ EOF
 
 cluster=("$REPO/scripts/pg-cluster.sh" --name run)
 start_opts=()
+bridge_port=8080
 while [[ $# -gt 0 ]]; do
   case $1 in
     --port) [[ $# -ge 2 ]] || die "--port needs a value"; cluster+=(--port "$2"); shift 2 ;;
+    --bridge-port) [[ $# -ge 2 ]] || die "--bridge-port needs a value"; bridge_port=$2; shift 2 ;;
     --fresh) start_opts+=(--fresh); shift ;;
     -h | --help) usage; exit 0 ;;
     *) die "unknown argument '$1' (see --help)" ;;
@@ -31,13 +35,20 @@ while [[ $# -gt 0 ]]; do
 done
 
 "$REPO/scripts/install-deps.sh"
-step "build and install the extension"
+step "build and install the extension, build the bridge"
 run_make || die "the extension did not build (errors above)"
+run_make bridge || die "collab-bridge did not build (errors above)"
 install_extension
 
 step "start the run cluster"
 started=false
+bridge_pid=
 stop_cluster() {
+  if [[ -n $bridge_pid ]]; then
+    kill -TERM "$bridge_pid" 2>/dev/null || true
+    wait "$bridge_pid" 2>/dev/null || true
+    bridge_pid=
+  fi
   if $started; then
     started=false
     info ""
@@ -55,16 +66,45 @@ eval "$cluster_env"
 set client_min_messages = warning;
 create extension if not exists pg_collab;
 alter extension pg_collab update;
+do $$
+begin
+    if not exists (select from pg_catalog.pg_roles where rolname = 'collab_bridge_login') then
+        create role collab_bridge_login login in role collab_bridge;
+    end if;
+end
+$$;
 EOF
 version=$("$PG_BIN/psql" -X -At -c "select extversion from pg_extension where extname = 'pg_collab'")
 
-# BRIDGE: once server/ builds collab-bridge (the bridge issue), start it here in the background, print its WebSocket
-# URL below, and stop it in stop_cluster before the cluster.
+step "start collab-bridge on 127.0.0.1:$bridge_port"
+bridge_log="$REPO/.run/bridge.log"
+mkdir -p "$REPO/.run"
+"$REPO/build/collab-bridge" --host 127.0.0.1 --port "$bridge_port" \
+  --db "host=$PGHOST port=$PGPORT dbname=pg_collab user=collab_bridge_login" >>"$bridge_log" 2>&1 &
+bridge_pid=$!
+for _ in $(seq 1 100); do
+  if curl -fsS "http://127.0.0.1:$bridge_port/readyz" >/dev/null 2>&1; then break; fi
+  kill -0 "$bridge_pid" 2>/dev/null || die "collab-bridge exited at start; see $bridge_log"
+  sleep 0.1
+done
+curl -fsS "http://127.0.0.1:$bridge_port/readyz" >/dev/null 2>&1 ||
+  die "collab-bridge did not become ready within 10 s; see $bridge_log"
 
 cat <<EOF
 
-pg_collab $version is running in a private PostgreSQL 15 (cluster 'run', port $PGPORT; development only: every local
-connection is trusted). Connect with:
+pg_collab $version is running.
+
+  WebSocket (ShareDB protocol):  ws://127.0.0.1:$bridge_port/
+  Health, metrics, snapshots:    http://127.0.0.1:$bridge_port/readyz  /metrics  /docs/<collection>/<id>
+  Bridge log:                    $bridge_log
+
+Connect the stock sharedb client (npm i sharedb ws ot-text-unicode):
+
+  const ShareDB = require('sharedb/lib/client');
+  ShareDB.types.register(require('ot-text-unicode').type);
+  const connection = new ShareDB.Connection(new (require('ws'))('ws://127.0.0.1:$bridge_port/'));
+
+PostgreSQL 15 runs privately (cluster 'run', port $PGPORT; development only: every local connection is trusted):
 
   psql "host=127.0.0.1 port=$PGPORT dbname=pg_collab user=postgres"
 
@@ -88,5 +128,9 @@ while true; do
   "${cluster[@]}" status >/dev/null || {
     started=false
     die "the PostgreSQL server of cluster 'run' stopped unexpectedly; see its log: $("${cluster[@]}" status || true)"
+  }
+  kill -0 "$bridge_pid" 2>/dev/null || {
+    bridge_pid=
+    die "collab-bridge stopped unexpectedly; see $bridge_log"
   }
 done

@@ -451,6 +451,8 @@ int Server::run() {
     info.iface = config_.host.c_str();
     info.protocols = protocols;
     info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE;
+    // With IPv6 enabled, lws binds an IPv4 address given as iface to the IPv6 wildcard; keep 127.0.0.1 local.
+    if (config_.host.find(':') == std::string::npos) info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
     info.retry_and_idle_policy = &retry;
     info.pvo = &pvo;
     info.max_http_header_data = 4096;

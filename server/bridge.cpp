@@ -953,8 +953,9 @@ void Bridge::handle_op(Session &s, json_t *msg) {
         if (!json_is_true(del)) return send_error(s, msg, "ERR_MESSAGE_BADLY_FORMED", "\"del\" must be true");
         body = own(json_pack("{s:b}", "del", 1));
     }
-    if (draining_)
-        return send_error(s, msg, "ERR_DATABASE_UNAVAILABLE", "this bridge is shutting down; reconnect and resubmit");
+    // Draining: leave the op unanswered. The socket is closed with 1012 shortly, and the client resends the op
+    // (same src and seq) to the bridge it reconnects to; an error here would make it roll the edit back.
+    if (draining_) return;
 
     PendingSubmit p;
     p.session = s.id;
@@ -1001,13 +1002,26 @@ void Bridge::flush_batch() {
 void Bridge::on_batch_result(std::vector<PendingSubmit> batch, DbResult &&r) {
     submits_in_flight_ -= batch.size();
     const auto now = Clock::now();
-    if (!r.ok || r.rows.size() != batch.size()) {
+    if (r.ok && r.rows.size() != batch.size()) {
+        r.ok = false;
+        r.connection_lost = true; // cannot tell which ops committed
+        r.message = "collab.submit_many() answered " + std::to_string(r.rows.size()) + " rows for " +
+                    std::to_string(batch.size()) + " ops";
+    }
+    if (!r.ok && !r.connection_lost) {
+        // The statement failed as a whole (so nothing was committed): every op gets the error.
+        log_event(LogLevel::Error, "batch_rejected",
+                  {{"sqlstate", r.sqlstate}, {"message", r.message}, {"ops", static_cast<std::int64_t>(batch.size())}});
+        for (PendingSubmit &p : batch)
+            if (Session *s = find(p.session)) send_error(*s, p.request.get(), sharedb_code(r.sqlstate), r.message);
+        return;
+    }
+    if (!r.ok) {
         // The commit's outcome is unknown. Clients resubmit after reconnecting; (src, seq) makes that safe.
-        log_event(LogLevel::Error, "batch_failed",
+        log_event(LogLevel::Error, "batch_outcome_unknown",
                   {{"sqlstate", r.sqlstate}, {"message", r.message}, {"ops", static_cast<std::int64_t>(batch.size())}});
         std::set<SessionId> affected;
-        for (const PendingSubmit &p : batch)
-            affected.insert(p.session);
+        for (const PendingSubmit &p : batch) affected.insert(p.session);
         for (SessionId id : affected)
             if (Session *s = find(id)) {
                 s->closing = true;

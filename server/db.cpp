@@ -137,7 +137,7 @@ void notice_receiver(void *arg, const PGresult *res) {
 
 // True when the (idle) connection still looks alive: reads whatever the server sent (a FATAL before it closed the
 // socket, then EOF) without blocking.
-bool connection_alive(PGconn *conn) {
+bool connection_alive(PGconn *conn, bool keep_notifies) {
     if (PQstatus(conn) != CONNECTION_OK) return false;
     int fd = PQsocket(conn);
     if (fd < 0) return false;
@@ -147,8 +147,11 @@ bool connection_alive(PGconn *conn) {
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) break;
         if (PQconsumeInput(conn) == 0) return false;
-        while (PGnotify *n = PQnotifies(conn))
-            PQfreemem(n); // pool connections do not LISTEN; discard
+        while (!keep_notifies) { // pool connections do not LISTEN: discard
+            PGnotify *note = PQnotifies(conn);
+            if (note == nullptr) break;
+            PQfreemem(note);
+        }
         if (PQstatus(conn) != CONNECTION_OK) return false;
     }
     return PQstatus(conn) == CONNECTION_OK;
@@ -220,9 +223,11 @@ DbResult lost_result(const PGresult *error_result, PGconn *conn, bool stopped) {
     return failure(sqlstate, message, true);
 }
 
-// Runs one statement on a non-blocking connection: extended protocol, text parameters, text results.
-ExecStatus execute(PGconn *conn, const std::string &sql, const DbParams &params, int stop_fd, DbResult &out) {
-    if (!connection_alive(conn)) return ExecStatus::NotSent;
+// Runs one statement on a non-blocking connection: extended protocol, text parameters, text results. Notifications
+// that arrive meanwhile are discarded unless keep_notifies (the listener collects them afterwards with PQnotifies).
+ExecStatus execute(PGconn *conn, const std::string &sql, const DbParams &params, int stop_fd, DbResult &out,
+                   bool keep_notifies = false) {
+    if (!connection_alive(conn, keep_notifies)) return ExecStatus::NotSent;
     if (params.size() > kMaxParams) {
         out = failure("54023", "too many query parameters: " + std::to_string(params.size()) +
                                    " (PostgreSQL accepts at most 65535); split the statement");
@@ -279,8 +284,11 @@ ExecStatus execute(PGconn *conn, const std::string &sql, const DbParams &params,
             last = std::move(r);
         }
     }
-    while (PGnotify *n = PQnotifies(conn))
-        PQfreemem(n);
+    while (!keep_notifies) {
+        PGnotify *note = PQnotifies(conn);
+        if (note == nullptr) break;
+        PQfreemem(note);
+    }
     if (PQstatus(conn) != CONNECTION_OK) {
         // No ReadyForQuery: even a statement that returned rows may not have committed.
         out = lost_result(first_error.get(), conn, false);
@@ -353,6 +361,10 @@ struct Database::Impl {
         if (config.pool_size < 1) throw std::invalid_argument("database pool size must be at least 1");
         if (config.backoff_min_ms < 1 || config.backoff_max_ms < config.backoff_min_ms) {
             throw std::invalid_argument("database reconnect backoff must satisfy 1 <= min <= max (milliseconds)");
+        }
+        if (config.connect_timeout_ms < 1 || config.unavailable_after_ms < 0) {
+            throw std::invalid_argument("database connect_timeout_ms must be positive and unavailable_after_ms not "
+                                        "negative");
         }
         if (!PQisthreadsafe()) throw std::runtime_error("this libpq was built without thread safety");
         stop_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -528,7 +540,7 @@ struct Database::Impl {
                 if (exiting) return "";
                 if (jobs.empty()) {
                     lock.unlock();
-                    if (!connection_alive(conn)) return "connection closed while idle: " + describe(conn);
+                    if (!connection_alive(conn, false)) return "connection closed while idle: " + describe(conn);
                     continue;
                 }
                 job = std::move(jobs.front());
@@ -541,6 +553,8 @@ struct Database::Impl {
                 std::lock_guard<std::mutex> lock(mu);
                 --executing;
                 if (st == ExecStatus::NotSent) {
+                    // stop() may have set exiting (and failed the queue) while the lock was released.
+                    // cppcheck-suppress knownConditionTrueFalse
                     if (exiting) {
                         complete_locked(std::move(job.callback),
                                         failure("08006", "the bridge is stopping; the statement was not run"));
@@ -582,7 +596,7 @@ struct Database::Impl {
             std::string sql = std::string("LISTEN ") + ident;
             PQfreemem(ident);
             DbResult r;
-            ExecStatus st = execute(conn, sql, {}, stop_fd, r);
+            ExecStatus st = execute(conn, sql, {}, stop_fd, r, true);
             if (st != ExecStatus::Done || !r.ok) {
                 error =
                     "LISTEN on channel '" + channel + "' failed: " + (r.message.empty() ? describe(conn) : r.message);
@@ -634,13 +648,18 @@ struct Database::Impl {
 
     // Queues notifications from conn until it breaks (returns why) or the threads exit (returns "").
     std::string receive(PGconn *conn) {
-        for (;;) {
-            int fd = PQsocket(conn);
-            if (fd < 0) return "the connection has no socket: " + describe(conn);
-            WaitOutcome w = wait_fd(fd, POLLIN, stop_fd);
-            if (w == WaitOutcome::Stopped) return "";
-            if (w != WaitOutcome::Ready) return std::string("waiting on the socket failed: ") + std::strerror(errno);
-            bool ok = PQconsumeInput(conn) != 0;
+        for (bool first = true;; first = false) {
+            bool ok = true;
+            if (!first) { // first: what libpq buffered while the LISTENs ran
+                int fd = PQsocket(conn);
+                if (fd < 0) return "the connection has no socket: " + describe(conn);
+                WaitOutcome w = wait_fd(fd, POLLIN, stop_fd);
+                if (w == WaitOutcome::Stopped) return "";
+                if (w != WaitOutcome::Ready) {
+                    return std::string("waiting on the socket failed: ") + std::strerror(errno);
+                }
+                ok = PQconsumeInput(conn) != 0;
+            }
             bool got = false, overflowed = false;
             {
                 std::lock_guard<std::mutex> lock(mu);
@@ -679,6 +698,8 @@ struct Database::Impl {
                 continue;
             }
             auto deadline = down_since + limit;
+            // Other threads change exiting and pool_up while the wait releases the lock.
+            // cppcheck-suppress knownConditionTrueFalse
             if (watchdog_cv.wait_until(lock, deadline, [&] { return exiting || pool_up > 0; })) continue;
             if (Clock::now() < down_since + limit) continue; // down_since moved (the pool came and went)
             unavailable = true;

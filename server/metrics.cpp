@@ -12,12 +12,16 @@ namespace collab::bridge {
 
 namespace {
 
-// Shortest round-trip decimal form ("0.0005", "1", "1024", "2.5e-05"), as Prometheus parses Go floats.
+// Shortest round-trip decimal form ("0.0005", "1", "1024", "1e-09"), which Prometheus parses as a Go float.
 std::string format_double(double v) {
     if (std::isnan(v)) return "NaN";
     if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
-    char buf[64];
-    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+    char buf[128];
+    double mag = std::fabs(v);
+    // Plain decimals where they stay short ("0.0005" rather than "5e-04"); exponent form for extreme magnitudes.
+    bool fixed = mag == 0 || (mag >= 1e-6 && mag < 1e15);
+    auto [end, ec] = fixed ? std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed)
+                           : std::to_chars(buf, buf + sizeof buf, v);
     return ec == std::errc() ? std::string(buf, end) : std::string("NaN");
 }
 
@@ -105,7 +109,8 @@ std::string Metrics::render(bool db_ready, bool feed_ready, bool draining) const
     const std::string &p = kPrefix;
     scalar(out, p + "connections", "gauge", "Open WebSocket connections.", connections);
     scalar(out, p + "subscriptions", "gauge", "Document subscriptions held by open sockets.", subscriptions);
-    scalar(out, p + "connections_total", "counter", "WebSocket connections accepted.", connections_total);
+    // Not "connections_total": in OpenMetrics that would be the counter family "connections", clashing with the gauge.
+    scalar(out, p + "connections_opened_total", "counter", "WebSocket connections accepted.", connections_total);
     scalar(out, p + "messages_received_total", "counter", "WebSocket messages received.", messages_received);
     scalar(out, p + "messages_sent_total", "counter", "WebSocket messages sent.", messages_sent);
     scalar(out, p + "ops_committed_total", "counter", "Ops committed by this bridge's submits.", ops_committed);

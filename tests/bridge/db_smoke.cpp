@@ -192,13 +192,13 @@ void functional_tests() {
             h.db().query("SELECT pg_catalog.pg_sleep(0.3), pg_catalog.pg_backend_pid()", {},
                          [&slot](DbResult &&res) { slot = std::move(res); });
         }
-        bool all =
-            h.pump([&] { return std::all_of(results.begin(), results.end(), [](auto &s) { return s.has_value(); }); },
-                   milliseconds(15000));
+        bool all = h.pump(
+            [&] { return std::all_of(results.begin(), results.end(), [](const auto &s) { return s.has_value(); }); },
+            milliseconds(15000));
         auto ms = std::chrono::duration_cast<milliseconds>(Clock::now() - t0).count();
         std::set<std::string> pids;
         bool ok = all;
-        for (auto &s : results) {
+        for (const auto &s : results) {
             ok = ok && s->ok;
             if (s && s->ok) pids.insert(value(*s, 0, 1));
         }
@@ -248,8 +248,9 @@ void functional_tests() {
     bool got = r.ok && h.pump([&] { return h.has_notification(channel, payload); }, milliseconds(5000));
     check(got, "NOTIFY on a channel that needs quoting is delivered with its payload", describe(r));
     h.pump([] { return false; }, milliseconds(200));
-    check(std::none_of(h.notifications.begin(), h.notifications.end(), [&](auto &n) { return n.first != channel; }),
-          "only the listened channel is delivered");
+    check(
+        std::none_of(h.notifications.begin(), h.notifications.end(), [&](const auto &n) { return n.first != channel; }),
+        "only the listened channel is delivered");
 
     {
         // A statement whose backend is terminated mid-flight: outcome unknown, reported as connection_lost.
@@ -276,11 +277,11 @@ void functional_tests() {
         std::vector<std::optional<DbResult>> results(20);
         for (auto &slot : results)
             h.db().query("SELECT 42", {}, [&slot](DbResult &&res) { slot = std::move(res); });
-        bool all =
-            h.pump([&] { return std::all_of(results.begin(), results.end(), [](auto &s) { return s.has_value(); }); },
-                   milliseconds(15000));
+        bool all = h.pump(
+            [&] { return std::all_of(results.begin(), results.end(), [](const auto &s) { return s.has_value(); }); },
+            milliseconds(15000));
         std::string failures;
-        for (auto &s : results) {
+        for (const auto &s : results) {
             if (s && !s->ok) failures += describe(*s) + "; ";
         }
         check(r.ok && value(r) != "0" && all && failures.empty(),
@@ -364,7 +365,7 @@ void functional_tests() {
         auto ms = std::chrono::duration_cast<milliseconds>(Clock::now() - t0).count();
         h.db().drain();
         bool all_ok = std::all_of(results.begin(), results.end(),
-                                  [](auto &s) { return s && s->ok && value(*s, 0, 1) == "done"; });
+                                  [](const auto &s) { return s && s->ok && value(*s, 0, 1) == "done"; });
         check(all_ok && ms < 4000, "stop(5000) lets 6 queued statements finish; their callbacks run in drain()",
               "elapsed_ms=" + std::to_string(ms));
         std::optional<DbResult> late;

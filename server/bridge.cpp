@@ -420,8 +420,17 @@ void Bridge::handle_fetch_or_subscribe(Session &s, json_t *msg, bool subscribe) 
     }
     auto request = share(msg);
     if (version < 0) {
-        fetch_snapshots(s, c, {d}, [this, request, d](Session &s2, json_t *data) {
-            reply(s2, request.get(), json_pack("{s:O}", "data", json_object_get(data, d.c_str())));
+        fetch_snapshots(s, c, {d}, [this, request, c, d, subscribe](Session &s2, json_t *data) {
+            json_t *snapshot = json_object_get(data, d.c_str());
+            if (json_t *error = json_object_get(snapshot, "error")) {
+                if (subscribe) unsubscribe_doc(s2, c, d);
+                const char *code = str(error, "code");
+                const char *message = str(error, "message");
+                send_error(s2, request.get(), code != nullptr ? code : "ERR_UNKNOWN_ERROR",
+                           message != nullptr ? message : "");
+                return;
+            }
+            reply(s2, request.get(), json_pack("{s:O}", "data", snapshot));
         });
     } else {
         catch_up(s, c, {{d, version}}, subscribe,

@@ -1091,6 +1091,9 @@ void Bridge::on_batch_result(std::vector<PendingSubmit> batch, DbResult &&r) {
             pump(*s, key);
             continue;
         }
+        // Already on this socket's stream (a resubmitted op whose original the stream delivered after a reconnect):
+        // the client took that op as its ack, so a second ack would be a duplicate.
+        if (st != nullptr && st->subscribed && st->next > version) continue;
         // Not on a stream: send what the op was transformed against, then the ack.
         for (FeedOp &op : ops) {
             if (op.v == version) break;

@@ -94,12 +94,22 @@ struct Bridge::DocState {
     std::int64_t next = -1; // next version to send on the stream; -1 until known
     bool refilling = false;
     std::vector<std::function<void(Session &)>> after_refill;
-    struct Ack {
+    // Ops this socket submitted that are not acknowledged yet. When the stream reaches one of them it is sent as the
+    // ack {a:'op', c, d, src, seq, v} rather than as the op.
+    struct Awaited {
         std::string src;
         std::int64_t seq;
-        std::int64_t version;
     };
-    std::optional<Ack> pending_ack;
+    std::vector<Awaited> awaiting;
+    bool take_awaited(const std::string &src, std::int64_t seq) {
+        for (auto it = awaiting.begin(); it != awaiting.end(); ++it)
+            if (it->seq == seq && it->src == src) {
+                awaiting.erase(it);
+                return true;
+            }
+        return false;
+    }
+    bool idle() const { return !subscribed && !refilling && awaiting.empty() && after_refill.empty(); }
 };
 
 struct Bridge::Session {
@@ -375,9 +385,10 @@ void Bridge::dispatch(Session &s, json_t *msg) {
 void Bridge::handle_handshake(Session &s, json_t *msg) {
     const char *proposed = str(msg, "id");
     if (proposed != nullptr && ids_.verify(proposed)) s.client_id = proposed;
-    reply(s, msg,
-          json_pack("{s:i,s:i,s:s,s:s}", "protocol", 1, "protocolMinor", 2, "id", s.client_id.c_str(), "type",
-                    kJsonTypeUri));
+    // Not reply(): its rule would copy the request's "id" (the proposed client id) over the issued one.
+    Json hs = own(json_pack("{s:s,s:i,s:i,s:s,s:s}", "a", "hs", "protocol", 1, "protocolMinor", 2, "id",
+                            s.client_id.c_str(), "type", kJsonTypeUri));
+    send(s, hs.get());
 }
 
 namespace {
@@ -550,7 +561,7 @@ void Bridge::unsubscribe_doc(Session &s, const std::string &c, const std::string
     auto f = feeds_.find(key);
     if (f != feeds_.end()) f->second->subscribers.erase(s.id);
     release_feed_if_unused(key);
-    if (!it->second.refilling && !it->second.pending_ack) s.docs.erase(it);
+    if (it->second.idle()) s.docs.erase(it);
 }
 
 // The broadcast message of a committed op: {a:'op', c, d, v, src, seq} plus its op, create or del.
@@ -599,12 +610,10 @@ void Bridge::send_op(Session &s, const std::string &c, const std::string &d, con
     DocState *st = nullptr;
     auto it = s.docs.find(doc_key(c, d));
     if (it != s.docs.end()) st = &it->second;
-    if (st != nullptr && st->pending_ack && st->pending_ack->version == op.v && op.src == st->pending_ack->src &&
-        op.seq == st->pending_ack->seq) {
+    if (st != nullptr && op.src && op.seq && st->take_awaited(*op.src, *op.seq)) {
         Json ack = own(json_pack("{s:s,s:s%,s:s%,s:s%,s:I,s:I}", "a", "op", "c", c.data(), c.size(), "d", d.data(),
-                                 d.size(), "src", st->pending_ack->src.data(), st->pending_ack->src.size(), "seq",
-                                 static_cast<json_int_t>(st->pending_ack->seq), "v", static_cast<json_int_t>(op.v)));
-        st->pending_ack.reset();
+                                 d.size(), "src", op.src->data(), op.src->size(), "seq",
+                                 static_cast<json_int_t>(*op.seq), "v", static_cast<json_int_t>(op.v)));
         send(s, ack.get());
         return;
     }
@@ -691,10 +700,10 @@ void Bridge::request_refill(Session &s, const std::string &key) {
                 if (Session *s3 = find(sid)) {
                     auto it3 = s3->docs.find(key);
                     if (it3 != s3->docs.end() && !it3->second.refilling) {
-                        if (it3->second.subscribed)
+                        if (!it3->second.after_refill.empty())
+                            request_refill(*s3, key); // someone waits for this catch-up (a subscribe reply)
+                        else if (it3->second.subscribed)
                             pump(*s3, key);
-                        else if (!it3->second.after_refill.empty())
-                            request_refill(*s3, key);
                     }
                 }
             });
@@ -738,7 +747,7 @@ void Bridge::request_refill(Session &s, const std::string &key) {
             if (it3 != s3->docs.end()) {
                 if (it3->second.subscribed)
                     pump(*s3, key);
-                else if (!it3->second.refilling && !it3->second.pending_ack)
+                else if (it3->second.idle())
                     s3->docs.erase(it3);
             }
         }
@@ -981,6 +990,12 @@ void Bridge::handle_op(Session &s, json_t *msg) {
         json_object_set_new(p.db_request.get(), "src", json_stringn(src.data(), src.size()));
         json_object_set_new(p.db_request.get(), "seq", json_integer(*seq));
     }
+    if (seq) {
+        DocState &st = s.docs[doc_key(c, d)];
+        st.c = c;
+        st.d = d;
+        st.awaiting.push_back({src, *seq});
+    }
     batch_.push_back(std::move(p));
     if (batch_.size() >= static_cast<std::size_t>(config_.batch_max_ops)) {
         flush_batch();
@@ -991,6 +1006,14 @@ void Bridge::handle_op(Session &s, json_t *msg) {
             flush_batch();
         });
     }
+}
+
+void Bridge::forget_awaited(Session &s, const PendingSubmit &p) {
+    if (!p.seq) return;
+    auto it = s.docs.find(doc_key(p.c, p.d));
+    if (it == s.docs.end()) return;
+    it->second.take_awaited(p.src, *p.seq);
+    if (it->second.idle()) s.docs.erase(it);
 }
 
 void Bridge::flush_batch() {
@@ -1017,12 +1040,18 @@ void Bridge::on_batch_result(std::vector<PendingSubmit> batch, DbResult &&r) {
         r.message = "collab.submit_many() answered " + std::to_string(r.rows.size()) + " rows for " +
                     std::to_string(batch.size()) + " ops";
     }
-    if (!r.ok && !r.connection_lost) {
+    // "Database unavailable" (no connection for a while) never reached the server: the client resends after
+    // reconnecting, which is better than an error that makes it roll the user's edit back.
+    const bool unavailable = r.sqlstate.rfind("08", 0) == 0 || r.sqlstate.rfind("57P0", 0) == 0;
+    if (!r.ok && !r.connection_lost && !unavailable) {
         // The statement failed as a whole (so nothing was committed): every op gets the error.
         log_event(LogLevel::Error, "batch_rejected",
                   {{"sqlstate", r.sqlstate}, {"message", r.message}, {"ops", static_cast<std::int64_t>(batch.size())}});
         for (PendingSubmit &p : batch)
-            if (Session *s = find(p.session)) send_error(*s, p.request.get(), sharedb_code(r.sqlstate), r.message);
+            if (Session *s = find(p.session)) {
+                forget_awaited(*s, p);
+                send_error(*s, p.request.get(), sharedb_code(r.sqlstate), r.message);
+            }
         return;
     }
     if (!r.ok) {
@@ -1046,7 +1075,10 @@ void Bridge::on_batch_result(std::vector<PendingSubmit> batch, DbResult &&r) {
         Session *s = find(p.session);
         if (!row[1]) {
             const std::string sqlstate = row[4].value_or("XX000");
-            if (s != nullptr) send_error(*s, p.request.get(), sharedb_code(sqlstate), row[5].value_or("error"));
+            if (s != nullptr) {
+                forget_awaited(*s, p);
+                send_error(*s, p.request.get(), sharedb_code(sqlstate), row[5].value_or("error"));
+            }
             continue;
         }
         ++metrics_.ops_committed;
@@ -1086,19 +1118,26 @@ void Bridge::on_batch_result(std::vector<PendingSubmit> batch, DbResult &&r) {
         if (s == nullptr) continue;
         auto sti = s->docs.find(key);
         DocState *st = sti == s->docs.end() ? nullptr : &sti->second;
-        if (st != nullptr && st->subscribed && st->next >= 0 && st->next <= version && p.seq) {
-            st->pending_ack = DocState::Ack{p.src, *p.seq, version};
-            pump(*s, key);
-            continue;
+        const bool on_stream = st != nullptr && st->subscribed && st->next >= 0;
+        if (p.seq) {
+            if (st == nullptr || std::none_of(st->awaiting.begin(), st->awaiting.end(), [&](const DocState::Awaited &a) {
+                    return a.seq == *p.seq && a.src == p.src;
+                }))
+                continue; // the stream already delivered it as this socket's ack
+            if (on_stream && st->next <= version) {
+                pump(*s, key); // the stream reaches the op and sends the ack in order
+                continue;
+            }
+            st->take_awaited(p.src, *p.seq);
+            // A resubmitted op whose original the stream delivered before (after a reconnect): the client took that
+            // as its ack, so another ack would be a duplicate.
+            if (on_stream && st->next > version) continue;
         }
-        // Already on this socket's stream (a resubmitted op whose original the stream delivered after a reconnect):
-        // the client took that op as its ack, so a second ack would be a duplicate.
-        if (st != nullptr && st->subscribed && st->next > version) continue;
         // Not on a stream: send what the op was transformed against, then the ack.
         for (FeedOp &op : ops) {
             if (op.v == version) break;
             make_wire(p.c, p.d, op);
-            if (st != nullptr && st->subscribed && st->next >= 0 && op.v < st->next) continue;
+            if (on_stream && op.v < st->next) continue;
             send_op(*s, p.c, p.d, op);
         }
         Json ack = own(json_pack("{s:s,s:s%,s:s%,s:I}", "a", "op", "c", p.c.data(), p.c.size(), "d", p.d.data(),

@@ -126,6 +126,7 @@ class Bridge {
 
     // group commit
     void flush_batch();
+    void forget_awaited(Session &s, const PendingSubmit &p);
     void on_batch_result(std::vector<PendingSubmit> batch, DbResult &&result);
 
     // presence

@@ -27,6 +27,22 @@ extern "C" void on_signal(int) {
     if (signal_context != nullptr) lws_cancel_service(signal_context);
 }
 
+// If-None-Match (RFC 9110 13.1.2): "*" or a comma-separated list of entity tags, compared weakly.
+bool etag_matches(const std::string &header, const std::string &etag) {
+    std::size_t i = 0;
+    while (i < header.size()) {
+        while (i < header.size() && (header[i] == ' ' || header[i] == ',' || header[i] == '\t')) ++i;
+        std::size_t j = i;
+        while (j < header.size() && header[j] != ',') ++j;
+        std::string tag = header.substr(i, j - i);
+        while (!tag.empty() && (tag.back() == ' ' || tag.back() == '\t')) tag.pop_back();
+        if (tag.rfind("W/", 0) == 0) tag = tag.substr(2);
+        if (tag == "*" || tag == etag) return true;
+        i = j;
+    }
+    return false;
+}
+
 // One WebSocket connection.
 struct Conn {
     SessionId id = 0;
@@ -213,6 +229,12 @@ int Server::ws_callback(lws *wsi, lws_callback_reasons reason, void *user, void 
         if (draining_) close(c->id, kCloseServiceRestart, "server is restarting");
         return 0;
     }
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+        if (draining_) {
+            lws_return_http_status(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, "this bridge is shutting down");
+            return 1;
+        }
+        return 0;
     case LWS_CALLBACK_RECEIVE: {
         Conn *c = pss->conn;
         if (c == nullptr) return -1;
@@ -310,7 +332,7 @@ void Server::start_http(lws *wsi, HttpPss &pss, const char *uri) {
             return finish_http(
                 id, 400, "application/json",
                 R"({"error":{"code":"ERR_MESSAGE_BADLY_FORMED","message":"use GET /docs/<collection>/<id>"}})");
-        char inm[128] = {0};
+        char inm[256] = {0};
         if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_IF_NONE_MATCH) > 0)
             lws_hdr_copy(wsi, inm, sizeof(inm), WSI_TOKEN_HTTP_IF_NONE_MATCH);
         const std::string if_none_match(inm);
@@ -321,7 +343,7 @@ void Server::start_http(lws *wsi, HttpPss &pss, const char *uri) {
                 if (version >= 0) {
                     const std::string etag = "\"" + std::to_string(version) + "\"";
                     headers.emplace_back("etag:", etag);
-                    if (if_none_match == etag || if_none_match == "W/" + etag) {
+                    if (status == 200 && etag_matches(if_none_match, etag)) {
                         finish_http(id, 304, "application/json", "", std::move(headers));
                         return;
                     }

@@ -16,6 +16,7 @@ Installs missing packages (scripts/install-deps.sh), builds (make, make native),
   diff-test      differential test against npm ot-text-unicode (DIFF_CASES cases)
   trace-test     editing-trace replays through the core
   sql-replay     tests/trace/sql_replay.sh: a trace replayed through collab.submit
+  e2e            tests/e2e/run.sh: collab-bridge end to end (make bridge; bridges, stock sharedb clients, restarts)
 A failing suite does not stop the others. The last line is `N passed, M failed`; the exit status is 1 if any failed.
 
   --quick         DIFF_CASES=10000 instead of the default
@@ -48,6 +49,11 @@ native_blocker=
 run_make || sql_blocker="the extension did not build"
 [[ -n $sql_blocker ]] || (install_extension) || sql_blocker="make install failed"
 run_make native || native_blocker="make native failed"
+# The e2e suite needs the extension in the cluster and the bridge binary.
+e2e_blocker=$sql_blocker
+if [[ -z $e2e_blocker ]]; then
+  run_make bridge || e2e_blocker="make bridge failed"
+fi
 
 if [[ -z $sql_blocker ]]; then
   step "test cluster"
@@ -82,6 +88,7 @@ run_recorded unit-test "$native_blocker" make --no-print-directory unit-test
 run_recorded diff-test "$native_blocker" make --no-print-directory diff-test "${diff_cases[@]}"
 run_recorded trace-test "$native_blocker" make --no-print-directory trace-test
 run_recorded sql-replay "$sql_blocker" "$REPO/tests/trace/sql_replay.sh"
+run_recorded e2e "${e2e_blocker:-$sql_blocker}" "$REPO/tests/e2e/run.sh"
 
 release_test_cluster
 print_run_table suite

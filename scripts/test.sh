@@ -16,6 +16,7 @@ Installs missing packages (scripts/install-deps.sh), builds (make, make native),
   diff-test      differential test against npm ot-text-unicode (DIFF_CASES cases)
   trace-test     editing-trace replays through the core
   sql-replay     tests/trace/sql_replay.sh: a trace replayed through collab.submit
+  bridge-db      the bridge's database layer against the cluster (build/db-smoke)
   e2e            tests/e2e/run.sh: collab-bridge end to end (make bridge; bridges, stock sharedb clients, restarts)
 A failing suite does not stop the others. The last line is `N passed, M failed`; the exit status is 1 if any failed.
 
@@ -88,6 +89,7 @@ run_recorded unit-test "$native_blocker" make --no-print-directory unit-test
 run_recorded diff-test "$native_blocker" make --no-print-directory diff-test "${diff_cases[@]}"
 run_recorded trace-test "$native_blocker" make --no-print-directory trace-test
 run_recorded sql-replay "$sql_blocker" "$REPO/tests/trace/sql_replay.sh"
+run_recorded bridge-db "${e2e_blocker:-$sql_blocker}" make --no-print-directory bridge-db-test
 run_recorded e2e "${e2e_blocker:-$sql_blocker}" "$REPO/tests/e2e/run.sh"
 
 release_test_cluster

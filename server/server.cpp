@@ -206,6 +206,7 @@ void Server::on_message(Conn &c) {
     else
         bridge_->on_message(c.id, c.rx);
     c.rx.clear();
+    if (c.rx.capacity() > 65536) c.rx.shrink_to_fit(); // idle sockets keep no large buffers
     if (c.tokens < 0 && !c.throttled) {
         c.throttled = true;
         lws_rx_flow_control(c.wsi, 0);
@@ -261,6 +262,7 @@ int Server::ws_callback(lws *wsi, lws_callback_reasons reason, void *user, void 
             std::memcpy(c->tx.data() + LWS_PRE, msg->data(), msg->size());
             const int n = lws_write(wsi, c->tx.data() + LWS_PRE, msg->size(), LWS_WRITE_TEXT);
             if (n < static_cast<int>(msg->size())) return -1;
+            if (c->tx.capacity() > LWS_PRE + 65536) std::vector<unsigned char>().swap(c->tx);
             if (bridge_->has_outgoing(c->id) || c->close_code != 0) lws_callback_on_writable(wsi);
             return 0;
         }
@@ -458,7 +460,8 @@ int Server::run() {
 
     static const lws_protocols protocols[] = {
         {"http", http_trampoline, sizeof(HttpPss), 0, 0, nullptr, 0},
-        {"sharedb", ws_trampoline, sizeof(WsPss), 65536, 0, nullptr, 0},
+        // rx_buffer_size is allocated per connection: keep it small (messages are reassembled from chunks anyway)
+        {"sharedb", ws_trampoline, sizeof(WsPss), 4096, 0, nullptr, 0},
         {nullptr, nullptr, 0, 0, 0, nullptr, 0},
     };
     // Browsers and the ws package send no Sec-WebSocket-Protocol: make "sharedb" the vhost's default protocol.

@@ -26,7 +26,7 @@ SELECT collab.create_doc('notes', 'uni', 'text-unicode', '"a😀b"');
 SELECT * FROM collab.submit('notes', 'uni', 1, '[2, "é漢字👩‍👩‍👧"]');
 SELECT * FROM collab.submit('notes', 'uni', 2, '[1, {"d": "😀"}]');
 SELECT * FROM collab.fetch('notes', 'uni');
-SELECT length, version FROM collab.documents WHERE collection = 'notes' AND id = 'uni';
+SELECT version, (SELECT char_length(data #>> '{}') FROM collab.fetch('notes', 'uni')) AS code_points FROM collab.documents WHERE collection = 'notes' AND id = 'uni';
 
 -- (src, seq) de-duplication: a resubmitted op returns its original version and op and changes nothing.
 SELECT * FROM collab.submit('notes', 'doc2', 1, '["abc"]', 'client-a', 1);

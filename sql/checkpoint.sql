@@ -7,7 +7,7 @@ SELECT v, (SELECT version FROM collab.submit('cp', 'doc', v, format('[%s, "%s"]'
   FROM generate_series(1, 8) AS v;
 SELECT * FROM collab.fetch('cp', 'doc');
 SELECT version, data FROM collab.snapshots WHERE collection = 'cp' AND id = 'doc' ORDER BY version;
-SELECT version, checkpoint_version, tail_ops, length FROM collab.documents WHERE collection = 'cp' AND id = 'doc';
+SELECT version, checkpoint_version, tail_ops FROM collab.documents WHERE collection = 'cp' AND id = 'doc';
 -- Every historical version equals a replay of the op-log from the start (invariant 1).
 WITH RECURSIVE replay(version, data) AS (
     SELECT 1::bigint, '"0"'::jsonb

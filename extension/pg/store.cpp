@@ -28,7 +28,7 @@ constexpr std::int64_t kMaxCatchUpOps = 10000; // beyond this a cached document 
 // SPI: prepared plans kept for the life of the backend.
 
 enum PlanId {
-    kLockDoc,
+    kBumpDoc,
     kReadDoc,
     kEnsureDoc,
     kFindDuplicate,
@@ -52,7 +52,14 @@ constexpr char kDocColumns[] = "type, version, checkpoint_version, tail_ops, tai
                                "(extract(epoch from created_at) * 1000000)::bigint";
 
 const PlanSpec kPlans[kPlanCount] = {
-    {nullptr, 2, {TEXTOID, TEXTOID}}, // kLockDoc, built below
+    // kBumpDoc: locks the document row and advances it by one op in one statement (RETURNING the row as it was);
+    // rare cases (a duplicate, a create or delete, a checkpoint, a transformed op) correct it afterwards.
+    {"UPDATE collab.documents SET version = version + 1, tail_ops = tail_ops + 1, tail_bytes = tail_bytes + $3, "
+     "updated_at = clock_timestamp() WHERE collection = $1 AND id = $2 RETURNING type, version - 1, "
+     "checkpoint_version, tail_ops - 1, tail_bytes - $3, snapshot_bytes, "
+     "(extract(epoch from created_at) * 1000000)::bigint",
+     3,
+     {TEXTOID, TEXTOID, INT8OID}},
     {nullptr, 2, {TEXTOID, TEXTOID}}, // kReadDoc, built below
     {"INSERT INTO collab.documents (collection, id) VALUES ($1, $2) ON CONFLICT DO NOTHING", 2, {TEXTOID, TEXTOID}},
     {"SELECT version, op::text FROM collab.ops WHERE collection = $1 AND id = $2 AND src = $3 AND seq = $4",
@@ -66,14 +73,14 @@ const PlanSpec kPlans[kPlanCount] = {
      "VALUES ($1, $2, $3, $4::jsonb, $5, $6, clock_timestamp())",
      6,
      {TEXTOID, TEXTOID, INT8OID, TEXTOID, TEXTOID, INT8OID}},
-    {"UPDATE collab.documents SET type = $3, version = $4, length = $5, tail_ops = $6, tail_bytes = $7, "
+    {"UPDATE collab.documents SET type = $3, version = $4, tail_ops = $5, tail_bytes = $6, "
      "updated_at = clock_timestamp() WHERE collection = $1 AND id = $2",
-     7,
-     {TEXTOID, TEXTOID, TEXTOID, INT8OID, INT8OID, INT4OID, INT8OID}},
-    {"UPDATE collab.documents SET type = $3, version = $4, length = $5, tail_ops = 0, tail_bytes = 0, "
-     "checkpoint_version = $4, snapshot_bytes = $6, updated_at = clock_timestamp() WHERE collection = $1 AND id = $2",
      6,
-     {TEXTOID, TEXTOID, TEXTOID, INT8OID, INT8OID, INT8OID}},
+     {TEXTOID, TEXTOID, TEXTOID, INT8OID, INT4OID, INT8OID}},
+    {"UPDATE collab.documents SET type = $3, version = $4, tail_ops = 0, tail_bytes = 0, "
+     "checkpoint_version = $4, snapshot_bytes = $5, updated_at = clock_timestamp() WHERE collection = $1 AND id = $2",
+     5,
+     {TEXTOID, TEXTOID, TEXTOID, INT8OID, INT8OID}},
     {"INSERT INTO collab.snapshots (collection, id, version, type, data) VALUES ($1, $2, $3, $4, $5::jsonb)",
      5,
      {TEXTOID, TEXTOID, INT8OID, TEXTOID, TEXTOID}},
@@ -91,16 +98,17 @@ SPIPlanPtr plans[kPlanCount];
 SPIPlanPtr plan(PlanId id) {
     if (plans[id] != nullptr) return plans[id];
     std::string sql;
-    if (id == kLockDoc || id == kReadDoc)
-        sql = std::string("SELECT ") + kDocColumns + " FROM collab.documents WHERE collection = $1 AND id = $2" +
-              (id == kLockDoc ? " FOR UPDATE" : "");
+    if (id == kReadDoc)
+        sql = std::string("SELECT ") + kDocColumns + " FROM collab.documents WHERE collection = $1 AND id = $2";
     else
         sql = kPlans[id].sql;
     const char *sql_c = sql.c_str();
     const PlanSpec &spec = kPlans[id];
     SPIPlanPtr p = nullptr;
     pg_guard([&] {
-        p = SPI_prepare(sql_c, spec.nargs, const_cast<Oid *>(spec.types));
+        // Generic plans: with custom plans (the plan cache's default for the first executions, and forever when
+        // they look cheaper) every submit would be planned again, including partition pruning of collab.ops.
+        p = SPI_prepare_cursor(sql_c, spec.nargs, const_cast<Oid *>(spec.types), CURSOR_OPT_GENERIC_PLAN);
         if (p == nullptr) elog(ERROR, "pg_collab: SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
         SPI_keepplan(p);
     });
@@ -185,8 +193,7 @@ struct DocRow {
 
 std::string doc_name(const DocKey &key) { return "'" + key.collection + "/" + key.id + "'"; }
 
-std::optional<DocRow> read_doc(const DocKey &key, bool lock) {
-    if (exec(lock ? kLockDoc : kReadDoc, {Arg::text(key.collection), Arg::text(key.id)}) == 0) return std::nullopt;
+DocRow doc_row() {
     DocRow r;
     r.type_uri = col_text(0, 1);
     r.version = *col_int(0, 2);
@@ -196,6 +203,25 @@ std::optional<DocRow> read_doc(const DocKey &key, bool lock) {
     r.snapshot_bytes = *col_int(0, 6);
     r.generation = *col_int(0, 7);
     return r;
+}
+
+std::optional<DocRow> read_doc(const DocKey &key) {
+    if (exec(kReadDoc, {Arg::text(key.collection), Arg::text(key.id)}) == 0) return std::nullopt;
+    return doc_row();
+}
+
+// Locks the document row and advances it by one op (version, tail_ops, tail_bytes += guessed_bytes); returns the
+// row as it was. Concurrent submits to one document serialize here.
+std::optional<DocRow> bump_doc(const DocKey &key, std::int64_t guessed_bytes) {
+    if (exec(kBumpDoc, {Arg::text(key.collection), Arg::text(key.id), Arg::int8(guessed_bytes)}) == 0)
+        return std::nullopt;
+    return doc_row();
+}
+
+void set_doc(const DocKey &key, const std::optional<std::string> &type_uri, std::int64_t version,
+             std::int64_t tail_ops, std::int64_t tail_bytes) {
+    exec(kUpdateDoc, {Arg::text(key.collection), Arg::text(key.id), Arg::text(type_uri), Arg::int8(version),
+                      Arg::int4(static_cast<std::int32_t>(tail_ops)), Arg::int8(tail_bytes)});
 }
 
 [[noreturn]] void no_such_document(const DocKey &key) {
@@ -544,14 +570,14 @@ extern "C" void collab_subxact_callback(SubXactEvent event, SubTransactionId sub
 
 std::string snapshot_json(const DocState &st) { return st.snapshot ? json_dump(st.snapshot->to_json().get()) : "null"; }
 
-void write_checkpoint(const DocKey &key, const DocState &st, std::int64_t length) {
+void write_checkpoint(const DocKey &key, const DocState &st) {
     const std::optional<std::string> type_uri =
         st.type ? std::optional<std::string>(std::string(st.type->uri())) : std::nullopt;
     const std::optional<std::string> data = st.snapshot ? std::optional<std::string>(snapshot_json(st)) : std::nullopt;
     exec(kInsertSnapshot,
          {Arg::text(key.collection), Arg::text(key.id), Arg::int8(st.version), Arg::text(type_uri), Arg::text(data)});
     exec(kUpdateDocCheckpoint,
-         {Arg::text(key.collection), Arg::text(key.id), Arg::text(type_uri), Arg::int8(st.version), Arg::int8(length),
+         {Arg::text(key.collection), Arg::text(key.id), Arg::text(type_uri), Arg::int8(st.version),
           Arg::int8(static_cast<std::int64_t>(data ? data->size() : 0))});
 }
 
@@ -560,14 +586,18 @@ SubmitResult submit_locked(const DocKey &key, std::optional<std::int64_t> base_v
                            DeleteMode delete_mode) {
     ParsedOp op = parse_op(op_json, "op");
     if (op.kind == OpKind::Create) exec(kEnsureDoc, {Arg::text(key.collection), Arg::text(key.id)});
-    const std::optional<DocRow> row = read_doc(key, true);
+    // The op's size as it will be stored if no transform changes it.
+    const std::int64_t guessed_bytes = op.kind == OpKind::Edit ? static_cast<std::int64_t>(json_dump(op.edit).size()) : 0;
+    const std::optional<DocRow> row = bump_doc(key, guessed_bytes);
     if (!row) no_such_document(key);
 
-    // A resubmitted (src, seq) is answered with the original commit and changes nothing (invariant 3).
+    // A resubmitted (src, seq) is answered with the original commit and changes nothing (invariant 3). Checked
+    // under the row lock, so a concurrent resubmission waits for the first and then sees it.
     if (src) {
         if (exec(kFindDuplicate, {Arg::text(key.collection), Arg::text(key.id), Arg::text(src), Arg::int8(seq)}, 1) >
             0) {
             SubmitResult dup{*col_int(0, 1), *col_text(0, 2), {}};
+            set_doc(key, row->type_uri, row->version, row->tail_ops, row->tail_bytes); // undo the bump
             if (base_version && *base_version >= 0 && *base_version < dup.version)
                 dup.missed = ops_range(key, *base_version, dup.version);
             return dup;
@@ -652,17 +682,14 @@ SubmitResult submit_locked(const DocKey &key, std::optional<std::int64_t> base_v
 
     exec(kInsertOp, {Arg::text(key.collection), Arg::text(key.id), Arg::int8(current), Arg::text(stored),
                      Arg::text(src), Arg::int8(seq)});
-    const std::int64_t length = st.snapshot ? static_cast<std::int64_t>(st.snapshot->length()) : 0;
     const std::int64_t tail_ops = row->tail_ops + 1;
     const std::int64_t tail_bytes = row->tail_bytes + op_bytes;
     const bool checkpoint = op.kind != OpKind::Edit || tail_ops >= checkpoint_interval ||
                             tail_bytes >= std::max<std::int64_t>(row->snapshot_bytes, checkpoint_min_kb * 1024LL);
-    if (checkpoint) {
-        write_checkpoint(key, st, length);
-    } else {
-        exec(kUpdateDoc, {Arg::text(key.collection), Arg::text(key.id), Arg::text(row->type_uri), Arg::int8(st.version),
-                          Arg::int8(length), Arg::int4(static_cast<std::int32_t>(tail_ops)), Arg::int8(tail_bytes)});
-    }
+    if (checkpoint)
+        write_checkpoint(key, st);
+    else if (op_bytes != guessed_bytes) // transformed: keep the byte count exact
+        set_doc(key, row->type_uri, st.version, tail_ops, tail_bytes);
     queue_notify(key, st.version);
     return SubmitResult{current, std::move(stored), std::move(missed)};
 }
@@ -770,7 +797,7 @@ std::vector<BatchOutcome> submit_many(const std::vector<BatchRequest> &requests)
 
 SnapshotResult fetch_or_empty(const DocKey &key) {
     spi_connect();
-    const std::optional<DocRow> row = read_doc(key, false);
+    const std::optional<DocRow> row = read_doc(key);
     SnapshotResult r = row ? to_result(current_state(key, *row).state) : SnapshotResult{0, std::nullopt, std::nullopt};
     spi_finish();
     return r;
@@ -778,7 +805,7 @@ SnapshotResult fetch_or_empty(const DocKey &key) {
 
 SnapshotResult fetch(const DocKey &key) {
     spi_connect();
-    const std::optional<DocRow> row = read_doc(key, false);
+    const std::optional<DocRow> row = read_doc(key);
     if (!row) no_such_document(key);
     SnapshotResult r = to_result(current_state(key, *row).state);
     spi_finish();
@@ -788,7 +815,7 @@ SnapshotResult fetch(const DocKey &key) {
 SnapshotResult snapshot_at(const DocKey &key, std::int64_t version) {
     if (version < 0) throw CollabError(Code::InvalidArgument, "version must be >= 0, got " + std::to_string(version));
     spi_connect();
-    const std::optional<DocRow> row = read_doc(key, false);
+    const std::optional<DocRow> row = read_doc(key);
     if (!row) no_such_document(key);
     if (version > row->version)
         throw CollabError(Code::VersionNewerThanDoc, "version " + std::to_string(version) + " is newer than document " +
@@ -801,7 +828,7 @@ SnapshotResult snapshot_at(const DocKey &key, std::int64_t version) {
 
 SnapshotResult snapshot_at_time(const DocKey &key, TimestampTz ts) {
     spi_connect();
-    const std::optional<DocRow> row = read_doc(key, false);
+    const std::optional<DocRow> row = read_doc(key);
     if (!row) no_such_document(key);
     exec(kVersionAtTime, {Arg::text(key.collection), Arg::text(key.id), Arg::timestamptz(ts)});
     const std::int64_t version = std::min(*col_int(0, 1), row->version);

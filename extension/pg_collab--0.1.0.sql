@@ -165,9 +165,9 @@ LANGUAGE c VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'collab_submit_many';
 COMMENT ON FUNCTION @extschema@.submit_many(jsonb) IS
-'Submits an array of {"c", "d", "v", "op", "src", "seq"} in one transaction, each in its own subtransaction and in '
-'(collection, id) order. Row i answers request i: its version, the op as committed and the ops it was transformed '
-'against ("missed"), or error_code (SQLSTATE) and error_message.';
+'Submits an array of {"c", "d", "v", "op", "src", "seq", "m"} in one transaction, each in its own subtransaction and '
+'in (collection, id) order. Row i answers request i: its version, the op as committed and the ops it was transformed '
+'against ("missed"; left empty when "m" is false), or error_code (SQLSTATE) and error_message.';
 
 CREATE FUNCTION @extschema@.fetch_many(requests jsonb)
 RETURNS TABLE (collection text, id text, version bigint, type text, data jsonb)

@@ -995,6 +995,8 @@ void Bridge::handle_op(Session &s, json_t *msg) {
         st.c = c;
         st.d = d;
         st.awaiting.push_back({src, *seq});
+        // On a stream the socket gets the ops before its own from the feed: the database need not list them.
+        if (st.subscribed && st.next >= 0) json_object_set_new(p.db_request.get(), "m", json_false());
     }
     batch_.push_back(std::move(p));
     if (batch_.size() >= static_cast<std::size_t>(config_.batch_max_ops)) {

@@ -189,6 +189,7 @@ BatchRequest parse_batch_request(const json_t *r, std::size_t index) {
         out.op_json = json_dump(op);
         if (json_is_string(src)) out.src = std::string(json_string_value(src), json_string_length(src));
         if (json_is_integer(seq)) out.seq = json_integer_value(seq);
+        if (json_is_false(member(r, "m"))) out.want_missed = false;
         if (out.src.has_value() != out.seq.has_value())
             throw CollabError(Code::InvalidArgument, where + "\"src\" and \"seq\" must be given together");
     } catch (const CollabError &e) {

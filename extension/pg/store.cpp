@@ -1,6 +1,7 @@
 #include "store.hpp"
 
 #include <algorithm>
+#include <deque>
 #include <list>
 #include <map>
 #include <memory>
@@ -230,10 +231,36 @@ void set_doc(const DocKey &key, const std::optional<std::string> &type_uri, std:
 }
 
 // A document's content at some version: its type (none when not created or deleted) and snapshot.
+constexpr std::size_t kRecentOps = 1000; // committed ops kept with a cached document, for transforms
+
 struct DocState {
     const OtType *type = nullptr;
     std::unique_ptr<Snapshot> snapshot;
     std::int64_t version = 0;
+    // The newest committed ops, contiguous and ending at version - 1: a submit based on a recent version is
+    // transformed over these without reading the op-log.
+    std::deque<LoggedOp> recent;
+    std::size_t recent_bytes = 0;
+
+    void remember(LoggedOp op) {
+        if (!recent.empty() && recent.back().version + 1 != op.version) forget();
+        recent_bytes += op.op_json.size();
+        recent.push_back(std::move(op));
+        while (recent.size() > kRecentOps) {
+            recent_bytes -= recent.front().op_json.size();
+            recent.pop_front();
+        }
+    }
+    void forget() {
+        recent.clear();
+        recent_bytes = 0;
+    }
+    // Ops [from, to) when all of them are remembered.
+    std::optional<std::vector<LoggedOp>> recall(std::int64_t from, std::int64_t to) const {
+        if (from >= to) return std::vector<LoggedOp>{};
+        if (recent.empty() || from < recent.front().version || to != recent.back().version + 1) return std::nullopt;
+        return std::vector<LoggedOp>(recent.begin() + (from - recent.front().version), recent.end());
+    }
 };
 
 enum class OpKind { Edit, Create, Delete };
@@ -319,8 +346,11 @@ std::vector<LoggedOp> ops_range(const DocKey &key, std::int64_t from, std::int64
 }
 
 void replay_range(DocState &st, const DocKey &key, std::int64_t to) {
-    for (const LoggedOp &op : ops_range(key, st.version, to))
+    for (LoggedOp &op : ops_range(key, st.version, to)) {
+        check_interrupts();
         replay(st, op.op_json);
+        st.remember(std::move(op));
+    }
 }
 
 // Rebuilds the state at `version` from the nearest checkpoint at or before it plus the ops after it.
@@ -377,7 +407,8 @@ class DocCache {
     }
     void account(CacheEntry &e) {
         total_ -= e.bytes;
-        e.bytes = 256 + (e.state.snapshot ? e.state.snapshot->memory_bytes() : 0);
+        e.bytes = 256 + (e.state.snapshot ? e.state.snapshot->memory_bytes() : 0) + e.state.recent_bytes +
+                  e.state.recent.size() * sizeof(LoggedOp);
         total_ += e.bytes;
     }
     void erase(const std::string &key) {
@@ -613,10 +644,14 @@ SubmitResult submit_locked(const DocKey &key, std::optional<std::int64_t> base_v
                               " (version " + std::to_string(current) + ")",
                           "Fetch the document and rebase the op on its current version.");
 
+    CacheEntry &entry = current_state(key, *row);
+    DocState &st = entry.state;
+
     // Transform against every op committed since base, one at a time, with side 'left' (invariant 4).
     JsonPtr edit = op.kind == OpKind::Edit ? json_ref(const_cast<json_t *>(op.edit)) : nullptr;
     const OtType *doc_type = row->type_uri ? &require_type(*row->type_uri) : nullptr;
-    std::vector<LoggedOp> missed = ops_range(key, base, current);
+    std::optional<std::vector<LoggedOp>> remembered = st.recall(base, current);
+    std::vector<LoggedOp> missed = remembered ? std::move(*remembered) : ops_range(key, base, current);
     for (const LoggedOp &committed : missed) {
         check_interrupts();
         ParsedOp c = parse_op(committed.op_json, "a committed op");
@@ -636,8 +671,6 @@ SubmitResult submit_locked(const DocKey &key, std::optional<std::int64_t> base_v
         }
     }
 
-    CacheEntry &entry = current_state(key, *row);
-    DocState &st = entry.state;
     std::string stored;
     std::int64_t op_bytes = 0;
     switch (op.kind) {
@@ -678,6 +711,7 @@ SubmitResult submit_locked(const DocKey &key, std::optional<std::int64_t> base_v
         break;
     }
     st.version = current + 1;
+    st.remember(LoggedOp{current, stored, src, seq});
     cache().account(entry);
 
     exec(kInsertOp, {Arg::text(key.collection), Arg::text(key.id), Arg::int8(current), Arg::text(stored),
@@ -791,6 +825,7 @@ std::vector<BatchOutcome> submit_many(const std::vector<BatchRequest> &requests)
         }
         in_subtransaction([&] { out.result = submit(*r.key, r.base_version, r.op_json, r.src, r.seq); }, out.sqlstate,
                           out.message);
+        if (out.result && !r.want_missed) out.result->missed.clear();
     }
     return outcomes;
 }

@@ -39,6 +39,7 @@ struct BatchRequest {
     std::optional<std::string> src;
     std::optional<std::int64_t> seq;
     std::optional<std::string> parse_error; // PC006 message for a request that could not be read
+    bool want_missed = true; // "m": false when the caller streams the document's ops anyway
 };
 
 struct BatchOutcome {

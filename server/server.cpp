@@ -4,7 +4,10 @@
 #include "server.hpp"
 
 #include <libwebsockets.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 
 #include <atomic>
 #include <csignal>
@@ -256,14 +259,30 @@ int Server::ws_callback(lws *wsi, lws_callback_reasons reason, void *user, void 
     case LWS_CALLBACK_SERVER_WRITEABLE: {
         Conn *c = pss->conn;
         if (c == nullptr) return -1;
-        std::optional<std::string> msg = bridge_->next_outgoing(c->id);
-        if (msg) {
+        // Write what is queued while the socket takes it (a fan-out burst to one socket is common), corked so
+        // that the kernel sends full segments rather than one per message.
+        const int fd = lws_get_socket_fd(wsi);
+        bool corked = false;
+        for (int written = 0; written < 64; ++written) {
+            std::optional<std::string> msg = bridge_->next_outgoing(c->id);
+            if (!msg) break;
+            if (!corked && bridge_->has_outgoing(c->id) && fd >= 0) {
+                const int on = 1;
+                corked = setsockopt(fd, IPPROTO_TCP, TCP_CORK, &on, sizeof(on)) == 0;
+            }
             c->tx.resize(LWS_PRE + msg->size());
             std::memcpy(c->tx.data() + LWS_PRE, msg->data(), msg->size());
             const int n = lws_write(wsi, c->tx.data() + LWS_PRE, msg->size(), LWS_WRITE_TEXT);
             if (n < static_cast<int>(msg->size())) return -1;
             if (c->tx.capacity() > LWS_PRE + 65536) std::vector<unsigned char>().swap(c->tx);
-            if (bridge_->has_outgoing(c->id) || c->close_code != 0) lws_callback_on_writable(wsi);
+            if (lws_send_pipe_choked(wsi)) break;
+        }
+        if (corked) {
+            const int off = 0;
+            setsockopt(fd, IPPROTO_TCP, TCP_CORK, &off, sizeof(off));
+        }
+        if (bridge_->has_outgoing(c->id)) {
+            lws_callback_on_writable(wsi);
             return 0;
         }
         if (c->close_code != 0) {

@@ -68,7 +68,7 @@ CREATE TABLE @extschema@.snapshots (
     id         text        COLLATE "C" NOT NULL,
     version    bigint      NOT NULL,
     type       text,
-    data       jsonb,
+    data       jsonb       COMPRESSION lz4, -- lz4: checkpoints of large documents compress several times faster
     created_at timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
     PRIMARY KEY (collection, id, version)
 );

@@ -663,9 +663,13 @@ SubmitResult submit_locked(const DocKey &key, std::optional<std::int64_t> base_v
                                                                 std::to_string(base));
         } else if (c.kind == OpKind::Create || op.kind == OpKind::Create) {
             throw CollabError(Code::DocumentAlreadyCreated,
-                              "document " + doc_name(key) + " was created at version " +
-                                  std::to_string(c.kind == OpKind::Create ? committed.version : base) +
-                                  ", after the op's base version " + std::to_string(base));
+                              c.kind == OpKind::Create
+                                  ? "document " + doc_name(key) + " was created by another op (op version " +
+                                        std::to_string(committed.version) + ") since this op's base version " +
+                                        std::to_string(base)
+                                  : "document " + doc_name(key) + " already exists: it was created before version " +
+                                        std::to_string(committed.version + 1) + " and edited since this create's "
+                                        "base version " + std::to_string(base));
         } else if (op.kind == OpKind::Edit) {
             edit = doc_type->transform(edit.get(), c.edit, Side::Left);
         }

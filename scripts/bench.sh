@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make bench`: builds and installs everything, starts a fresh private `test` cluster, and runs the benchmarks:
-# `make bench-core`, then every executable bench/*.sh in name order, with PGHOST, PGPORT, PGUSER and PGDATABASE set
+# `make bench-core`, then every executable bench/*.sh and bench/*/run.sh in name order, with PGHOST, PGPORT, PGUSER and PGDATABASE set
 # for the cluster. Each benchmark prints its own figures; nothing is asserted. Record them in docs/benchmarks.md.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
@@ -11,7 +11,7 @@ usage() {
 Usage: scripts/bench.sh [--keep-cluster]     (make bench runs it without options)
 
 Installs missing packages, builds (make, make native), installs the extension, starts a fresh private `test` cluster
-and runs `make bench-core` and then each executable bench/*.sh (with PGHOST/PGPORT/PGUSER/PGDATABASE set). Prints
+and runs `make bench-core` and then each executable bench/*.sh and bench/*/run.sh (with PGHOST/PGPORT/PGUSER/PGDATABASE set). Prints
 the figures and a summary; the exit status is 1 if a benchmark failed to run. Do not run it alongside make test: both
 use the `test` cluster, and the figures are only meaningful on an otherwise idle machine.
 
@@ -35,15 +35,16 @@ cd "$REPO"
 step "build"
 run_make || die "the extension did not build (errors above)"
 run_make native || die "make native failed (errors above)"
+run_make bridge || die "make bridge failed (errors above)"
 install_extension
 
 step "cluster"
 use_fresh_test_cluster "$keep_cluster" || die "the test cluster did not start (see above)"
 
 run_recorded bench-core "" make --no-print-directory bench-core
-for script in "$REPO"/bench/*.sh; do
+for script in "$REPO"/bench/*.sh "$REPO"/bench/*/run.sh; do
   [[ -f $script && -x $script ]] || continue
-  run_recorded "bench/$(basename "$script")" "" "$script"
+  run_recorded "${script#"$REPO"/}" "" "$script"
 done
 
 release_test_cluster

@@ -79,11 +79,15 @@ GRANT SELECT ON @extschema@.documents, @extschema@.ops, @extschema@.snapshots TO
 
 -- ---------------------------------------------------------------------------------------------------------------
 -- Documents (SECURITY DEFINER: callers need EXECUTE only, never table rights)
+--
+-- Their queries are key lookups, planned once per backend and kept (generic plans). enable_seqscan = off keeps a plan
+-- made while the statistics say a table is empty from scanning the whole, growing op-log ever after.
 
 CREATE FUNCTION @extschema@.create_doc(collection text, id text, type text, data jsonb DEFAULT NULL)
 RETURNS bigint
 LANGUAGE c VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET enable_seqscan = off
 AS 'MODULE_PATHNAME', 'collab_create_doc';
 COMMENT ON FUNCTION @extschema@.create_doc(text, text, text, jsonb) IS
 'Creates a document of the given type (name or URI) with initial data; returns its new version.';
@@ -92,6 +96,7 @@ CREATE FUNCTION @extschema@.delete_doc(collection text, id text)
 RETURNS bigint
 LANGUAGE c VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET enable_seqscan = off
 AS 'MODULE_PATHNAME', 'collab_delete_doc';
 COMMENT ON FUNCTION @extschema@.delete_doc(text, text) IS
 'Deletes a document (a {"del": true} entry in the op-log); returns its new version. It can be created again.';
@@ -101,6 +106,7 @@ CREATE FUNCTION @extschema@.submit(collection text, id text, base_version bigint
 RETURNS TABLE (version bigint, op jsonb)
 LANGUAGE c VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET enable_seqscan = off
 AS 'MODULE_PATHNAME', 'collab_submit';
 COMMENT ON FUNCTION @extschema@.submit(text, text, bigint, jsonb, text, bigint) IS
 'Transforms op (side left) over every op committed since base_version and commits it; returns its version and the op '
@@ -110,6 +116,7 @@ CREATE FUNCTION @extschema@.fetch(collection text, id text)
 RETURNS TABLE (version bigint, type text, data jsonb)
 LANGUAGE c VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET enable_seqscan = off
 AS 'MODULE_PATHNAME', 'collab_fetch';
 COMMENT ON FUNCTION @extschema@.fetch(text, text) IS 'The current snapshot of a document.';
 
@@ -117,6 +124,7 @@ CREATE FUNCTION @extschema@.snapshot_at(collection text, id text, version bigint
 RETURNS TABLE (version bigint, type text, data jsonb)
 LANGUAGE c VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET enable_seqscan = off
 AS 'MODULE_PATHNAME', 'collab_snapshot_at';
 COMMENT ON FUNCTION @extschema@.snapshot_at(text, text, bigint) IS 'The document as it was at a version.';
 
@@ -124,6 +132,7 @@ CREATE FUNCTION @extschema@.snapshot_at_time(collection text, id text, at timest
 RETURNS TABLE (version bigint, type text, data jsonb)
 LANGUAGE c VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET enable_seqscan = off
 AS 'MODULE_PATHNAME', 'collab_snapshot_at_time';
 COMMENT ON FUNCTION @extschema@.snapshot_at_time(text, text, timestamptz) IS
 'The document as it was at a point in time (the ops committed at or before it).';
@@ -132,6 +141,7 @@ CREATE FUNCTION @extschema@.ops_since(collection text, id text, from_version big
 RETURNS TABLE (version bigint, op jsonb, src text, seq bigint, created_at timestamptz)
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET enable_seqscan = off
 AS $fn$
 BEGIN
     IF collection IS NULL OR id IS NULL OR from_version IS NULL THEN
@@ -163,6 +173,7 @@ CREATE FUNCTION @extschema@.submit_many(requests jsonb)
 RETURNS TABLE (i integer, version bigint, op jsonb, missed jsonb, error_code text, error_message text)
 LANGUAGE c VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET enable_seqscan = off
 AS 'MODULE_PATHNAME', 'collab_submit_many';
 COMMENT ON FUNCTION @extschema@.submit_many(jsonb) IS
 'Submits an array of {"c", "d", "v", "op", "src", "seq", "m"} in one transaction, each in its own subtransaction and '
@@ -173,6 +184,7 @@ CREATE FUNCTION @extschema@.fetch_many(requests jsonb)
 RETURNS TABLE (collection text, id text, version bigint, type text, data jsonb)
 LANGUAGE c VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET enable_seqscan = off
 AS 'MODULE_PATHNAME', 'collab_fetch_many';
 COMMENT ON FUNCTION @extschema@.fetch_many(jsonb) IS
 'The current snapshots of an array of {"c", "d"}; a document never created is version 0 with NULL type.';
@@ -181,6 +193,7 @@ CREATE FUNCTION @extschema@.ops_many(requests jsonb, max_ops_per_document intege
 RETURNS TABLE (collection text, id text, current_version bigint, version bigint, op jsonb, src text, seq bigint)
 LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET enable_seqscan = off
 AS $fn$
     SELECT r.c, r.d, coalesce(doc.version, 0), o.version, o.op, o.src, o.seq
       FROM jsonb_to_recordset(requests) AS r(c text, d text, "from" bigint)
@@ -202,6 +215,7 @@ CREATE FUNCTION @extschema@.transform_presence(collection text, id text, from_ve
 RETURNS TABLE (version bigint, presence jsonb)
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET enable_seqscan = off
 AS $fn$
 DECLARE
     o record;
@@ -255,6 +269,7 @@ VALUES ('client_id', pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(
 CREATE FUNCTION @extschema@.bridge_client_id_secret() RETURNS text
 LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET enable_seqscan = off
 AS $fn$ SELECT s.secret FROM @extschema@.bridge_secrets s WHERE s.name = 'client_id' $fn$;
 COMMENT ON FUNCTION @extschema@.bridge_client_id_secret() IS
 'The key with which bridges sign the client ids they issue (HMAC-SHA256).';

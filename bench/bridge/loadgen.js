@@ -938,7 +938,7 @@ async function runMaxThroughput() {
     clients: n, docs: n, steps, best, convergence: conv,
     maxSustainedOpsPerSec: best ? best.ackedOpsPerSec : 0,
     maxSustainedEditsPerSec: best ? best.ackedEditsPerSec : 0,
-    limitedBy: firstFail == null ? (best ? 'step or rate cap reached' : 'no step ran') : `first unsustained step ${Math.round(firstFail)} ops/s`,
+    limitedBy: firstFail == null ? (best ? 'none before the step limit' : 'no step ran') : `first unsustained step ${Math.round(firstFail)} ops/s`,
   };
 }
 

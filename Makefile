@@ -26,15 +26,17 @@ PG_CONFIG ?= pg_config
 # PostgreSQL 15's server headers are not -Wextra clean in C++: include them as system headers so that -Werror applies
 # to our code only.
 PG_CPPFLAGS = -isystem $(shell $(PG_CONFIG) --includedir-server) -Iextension/core
-PG_CXXFLAGS = -std=c++20 -Wall -Wextra -Werror
+# -MMD -MP: recompile an object when a header it includes changes (PGXS tracks no header dependencies itself).
+PG_CXXFLAGS = -std=c++20 -Wall -Wextra -Werror -MMD -MP
 SHLIB_LINK  = -ljansson -lstdc++
 # PGXS would compile every .cpp to LLVM bitcode with clang-14 without our -std flag; JIT inlining buys us nothing.
 override with_llvm = no
 
-EXTRA_CLEAN = build output_iso results regression.diffs regression.out
+EXTRA_CLEAN = build output_iso results regression.diffs regression.out $(OBJS:.o=.d)
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+-include $(OBJS:.o=.d)
 
 # Native (non-PGXS) build: the OT CLI, GoogleTest unit tests, trace replay and benchmarks, in build/.
 include mk/native.mk

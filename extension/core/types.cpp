@@ -12,6 +12,12 @@ Side parse_side(std::string_view side) {
     throw OtError(ErrorKind::InvalidArgument, "side must be 'left' or 'right', not '" + std::string(side) + "'");
 }
 
+JsonPtr OtType::transform_over(const json_t *op, const std::vector<const json_t *> &others, Side side) const {
+    JsonPtr result = json_ref(const_cast<json_t *>(op));
+    for (const json_t *other : others) result = transform(result.get(), other, side);
+    return result;
+}
+
 JsonPtr OtType::apply(const json_t *data, const json_t *op) const {
     std::unique_ptr<Snapshot> snapshot = create(data);
     snapshot->apply(op);
@@ -57,6 +63,11 @@ class TextUnicodeType final : public OtType {
     JsonPtr normalize(const json_t *op) const override { return to_json(text::normalize(parse_op_lenient(op))); }
     JsonPtr transform(const json_t *op, const json_t *other, Side side) const override {
         return to_json(text::transform(parse_op(op), parse_op(other), side));
+    }
+    JsonPtr transform_over(const json_t *op, const std::vector<const json_t *> &others, Side side) const override {
+        Op result = parse_op(op);
+        for (const json_t *other : others) result = text::transform(result, parse_op(other), side);
+        return to_json(result);
     }
     JsonPtr compose(const json_t *a, const json_t *b) const override {
         return to_json(text::compose(parse_op(a), parse_op(b)));

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <memory>
 #include <string_view>
+#include <vector>
 
 #include "errors.hpp"
 #include "json.hpp"
@@ -42,6 +43,8 @@ class OtType {
     virtual void check_op(const json_t *op) const = 0;
     virtual JsonPtr normalize(const json_t *op) const = 0;
     virtual JsonPtr transform(const json_t *op, const json_t *other, Side side) const = 0;
+    // transform() over each of others in turn (never over their composition). Types override it to parse op once.
+    virtual JsonPtr transform_over(const json_t *op, const std::vector<const json_t *> &others, Side side) const;
     virtual JsonPtr compose(const json_t *a, const json_t *b) const = 0;
     virtual JsonPtr invert(const json_t *op) const = 0;
     virtual std::int64_t transform_position(std::int64_t pos, const json_t *op) const = 0;

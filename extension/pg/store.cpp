@@ -652,6 +652,7 @@ SubmitResult submit_locked(const DocKey &key, std::optional<std::int64_t> base_v
     const OtType *doc_type = row->type_uri ? &require_type(*row->type_uri) : nullptr;
     std::optional<std::vector<LoggedOp>> remembered = st.recall(base, current);
     std::vector<LoggedOp> missed = remembered ? std::move(*remembered) : ops_range(key, base, current);
+    std::vector<ParsedOp> committed_edits; // parsed once; transformed over in one pass below
     for (const LoggedOp &committed : missed) {
         check_interrupts();
         ParsedOp c = parse_op(committed.op_json, "a committed op");
@@ -671,8 +672,14 @@ SubmitResult submit_locked(const DocKey &key, std::optional<std::int64_t> base_v
                                         std::to_string(committed.version + 1) + " and edited since this create's "
                                         "base version " + std::to_string(base));
         } else if (op.kind == OpKind::Edit) {
-            edit = doc_type->transform(edit.get(), c.edit, Side::Left);
+            committed_edits.push_back(std::move(c));
         }
+    }
+    if (!committed_edits.empty()) {
+        std::vector<const json_t *> others;
+        others.reserve(committed_edits.size());
+        for (const ParsedOp &c : committed_edits) others.push_back(c.edit);
+        edit = doc_type->transform_over(edit.get(), others, Side::Left);
     }
 
     std::string stored;

@@ -191,11 +191,14 @@ COMMENT ON FUNCTION @extschema@.fetch_many(jsonb) IS
 
 CREATE FUNCTION @extschema@.ops_many(requests jsonb, max_ops_per_document integer DEFAULT 1000)
 RETURNS TABLE (collection text, id text, current_version bigint, version bigint, op jsonb, src text, seq bigint)
-LANGUAGE sql STABLE SECURITY DEFINER
+LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 SET enable_seqscan = off
 AS $fn$
-    SELECT r.c, r.d, coalesce(doc.version, 0), o.version, o.op, o.src, o.seq
+BEGIN
+    -- PL/pgSQL rather than SQL: its query plan is cached, while a SQL set-returning function is planned at every call.
+    RETURN QUERY
+    SELECT r.c, r.d, coalesce(doc.version, 0::bigint), o.version, o.op, o.src::text, o.seq
       FROM jsonb_to_recordset(requests) AS r(c text, d text, "from" bigint)
       LEFT JOIN @extschema@.documents doc ON doc.collection = r.c AND doc.id = r.d
       LEFT JOIN LATERAL (
@@ -204,7 +207,8 @@ AS $fn$
             WHERE x.collection = r.c AND x.id = r.d AND x.version >= r."from" AND x.version < doc.version
             ORDER BY x.version
             LIMIT max_ops_per_document) o ON true
-     ORDER BY r.c, r.d, o.version
+     ORDER BY r.c, r.d, o.version;
+END
 $fn$;
 COMMENT ON FUNCTION @extschema@.ops_many(jsonb, integer) IS
 'For an array of {"c", "d", "from"}: each document''s current version (0 if it does not exist) and its committed ops '

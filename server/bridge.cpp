@@ -20,6 +20,7 @@ constexpr int kMaxOpsPerQuery = 1000;            // collab.ops_many()'s max_ops_
 constexpr std::size_t kMaxDeferred = 256;        // messages held while the bridge loads its settings
 constexpr std::size_t kMaxPresenceBytes = 7000;  // NOTIFY payloads are limited to 8000 bytes
 constexpr double kMaxSeq = 9007199254740991.0;   // 2^53 - 1
+constexpr std::int64_t kHintDelayUs = 2000;      // how long a NOTIFY hint waits for our own batch result
 
 Json own(json_t *j) {
     if (j == nullptr) throw std::bad_alloc();
@@ -898,11 +899,23 @@ void Bridge::on_notification(const std::string &channel, const std::string &payl
     auto it = feeds_.find(doc_key(c, d));
     if (it == feeds_.end()) return;
     Feed &f = *it->second;
-    if (f.latest < 0) {
-        f.hinted = std::max(f.hinted, v);
-    } else if (v > f.latest) {
-        schedule_feed_fetch(f);
-    }
+    f.hinted = std::max(f.hinted, v);
+    if (f.latest < 0 || v <= f.latest) return;
+    // The hint may be for this bridge's own commit, whose result is about to arrive (NOTIFY and the query result
+    // travel on different connections). Wait briefly before reading the op-log, and only if still behind then.
+    hinted_.insert(f.key);
+    if (hint_timer_) return;
+    hint_timer_ = true;
+    transport_.schedule(kHintDelayUs, [this] {
+        hint_timer_ = false;
+        std::set<std::string> keys;
+        keys.swap(hinted_);
+        for (const std::string &key : keys) {
+            auto fi = feeds_.find(key);
+            if (fi != feeds_.end() && fi->second->latest >= 0 && fi->second->latest < fi->second->hinted)
+                schedule_feed_fetch(*fi->second);
+        }
+    });
 }
 
 void Bridge::on_feed_state(bool up) {
@@ -1061,7 +1074,8 @@ void Bridge::on_batch_result(std::vector<PendingSubmit> batch, DbResult &&r) {
         log_event(LogLevel::Error, "batch_outcome_unknown",
                   {{"sqlstate", r.sqlstate}, {"message", r.message}, {"ops", static_cast<std::int64_t>(batch.size())}});
         std::set<SessionId> affected;
-        for (const PendingSubmit &p : batch) affected.insert(p.session);
+        for (const PendingSubmit &p : batch)
+            affected.insert(p.session);
         for (SessionId id : affected)
             if (Session *s = find(id)) {
                 s->closing = true;
@@ -1122,9 +1136,9 @@ void Bridge::on_batch_result(std::vector<PendingSubmit> batch, DbResult &&r) {
         DocState *st = sti == s->docs.end() ? nullptr : &sti->second;
         const bool on_stream = st != nullptr && st->subscribed && st->next >= 0;
         if (p.seq) {
-            if (st == nullptr || std::none_of(st->awaiting.begin(), st->awaiting.end(), [&](const DocState::Awaited &a) {
-                    return a.seq == *p.seq && a.src == p.src;
-                }))
+            if (st == nullptr ||
+                std::none_of(st->awaiting.begin(), st->awaiting.end(),
+                             [&](const DocState::Awaited &a) { return a.seq == *p.seq && a.src == p.src; }))
                 continue; // the stream already delivered it as this socket's ack
             if (on_stream && st->next <= version) {
                 pump(*s, key); // the stream reaches the op and sends the ack in order

@@ -153,6 +153,8 @@ class Bridge {
     std::unordered_map<SessionId, std::unique_ptr<Session>> sessions_;
     std::unordered_map<std::string, std::unique_ptr<Feed>> feeds_; // by doc key
     std::set<std::string> feeds_to_fetch_;
+    std::set<std::string> hinted_; // documents a NOTIFY said moved, checked after a short delay
+    bool hint_timer_ = false;
     bool feed_fetch_scheduled_ = false;
     bool feed_fetch_in_flight_ = false;
 

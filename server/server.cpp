@@ -34,11 +34,14 @@ extern "C" void on_signal(int) {
 bool etag_matches(const std::string &header, const std::string &etag) {
     std::size_t i = 0;
     while (i < header.size()) {
-        while (i < header.size() && (header[i] == ' ' || header[i] == ',' || header[i] == '\t')) ++i;
+        while (i < header.size() && (header[i] == ' ' || header[i] == ',' || header[i] == '\t'))
+            ++i;
         std::size_t j = i;
-        while (j < header.size() && header[j] != ',') ++j;
+        while (j < header.size() && header[j] != ',')
+            ++j;
         std::string tag = header.substr(i, j - i);
-        while (!tag.empty() && (tag.back() == ' ' || tag.back() == '\t')) tag.pop_back();
+        while (!tag.empty() && (tag.back() == ' ' || tag.back() == '\t'))
+            tag.pop_back();
         if (tag.rfind("W/", 0) == 0) tag = tag.substr(2);
         if (tag == "*" || tag == etag) return true;
         i = j;

@@ -14,7 +14,8 @@ Side parse_side(std::string_view side) {
 
 JsonPtr OtType::transform_over(const json_t *op, const std::vector<const json_t *> &others, Side side) const {
     JsonPtr result = json_ref(const_cast<json_t *>(op));
-    for (const json_t *other : others) result = transform(result.get(), other, side);
+    for (const json_t *other : others)
+        result = transform(result.get(), other, side);
     return result;
 }
 
@@ -66,7 +67,8 @@ class TextUnicodeType final : public OtType {
     }
     JsonPtr transform_over(const json_t *op, const std::vector<const json_t *> &others, Side side) const override {
         Op result = parse_op(op);
-        for (const json_t *other : others) result = text::transform(result, parse_op(other), side);
+        for (const json_t *other : others)
+            result = text::transform(result, parse_op(other), side);
         return to_json(result);
     }
     JsonPtr compose(const json_t *a, const json_t *b) const override {

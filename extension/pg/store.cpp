@@ -219,8 +219,8 @@ std::optional<DocRow> bump_doc(const DocKey &key, std::int64_t guessed_bytes) {
     return doc_row();
 }
 
-void set_doc(const DocKey &key, const std::optional<std::string> &type_uri, std::int64_t version,
-             std::int64_t tail_ops, std::int64_t tail_bytes) {
+void set_doc(const DocKey &key, const std::optional<std::string> &type_uri, std::int64_t version, std::int64_t tail_ops,
+             std::int64_t tail_bytes) {
     exec(kUpdateDoc, {Arg::text(key.collection), Arg::text(key.id), Arg::text(type_uri), Arg::int8(version),
                       Arg::int4(static_cast<std::int32_t>(tail_ops)), Arg::int8(tail_bytes)});
 }
@@ -607,9 +607,8 @@ void write_checkpoint(const DocKey &key, const DocState &st) {
     const std::optional<std::string> data = st.snapshot ? std::optional<std::string>(snapshot_json(st)) : std::nullopt;
     exec(kInsertSnapshot,
          {Arg::text(key.collection), Arg::text(key.id), Arg::int8(st.version), Arg::text(type_uri), Arg::text(data)});
-    exec(kUpdateDocCheckpoint,
-         {Arg::text(key.collection), Arg::text(key.id), Arg::text(type_uri), Arg::int8(st.version),
-          Arg::int8(static_cast<std::int64_t>(data ? data->size() : 0))});
+    exec(kUpdateDocCheckpoint, {Arg::text(key.collection), Arg::text(key.id), Arg::text(type_uri),
+                                Arg::int8(st.version), Arg::int8(static_cast<std::int64_t>(data ? data->size() : 0))});
 }
 
 SubmitResult submit_locked(const DocKey &key, std::optional<std::int64_t> base_version, const std::string &op_json,
@@ -618,7 +617,8 @@ SubmitResult submit_locked(const DocKey &key, std::optional<std::int64_t> base_v
     ParsedOp op = parse_op(op_json, "op");
     if (op.kind == OpKind::Create) exec(kEnsureDoc, {Arg::text(key.collection), Arg::text(key.id)});
     // The op's size as it will be stored if no transform changes it.
-    const std::int64_t guessed_bytes = op.kind == OpKind::Edit ? static_cast<std::int64_t>(json_dump(op.edit).size()) : 0;
+    const std::int64_t guessed_bytes =
+        op.kind == OpKind::Edit ? static_cast<std::int64_t>(json_dump(op.edit).size()) : 0;
     const std::optional<DocRow> row = bump_doc(key, guessed_bytes);
     if (!row) no_such_document(key);
 
@@ -669,8 +669,10 @@ SubmitResult submit_locked(const DocKey &key, std::optional<std::int64_t> base_v
                                         std::to_string(committed.version) + ") since this op's base version " +
                                         std::to_string(base)
                                   : "document " + doc_name(key) + " already exists: it was created before version " +
-                                        std::to_string(committed.version + 1) + " and edited since this create's "
-                                        "base version " + std::to_string(base));
+                                        std::to_string(committed.version + 1) +
+                                        " and edited since this create's "
+                                        "base version " +
+                                        std::to_string(base));
         } else if (op.kind == OpKind::Edit) {
             committed_edits.push_back(std::move(c));
         }
@@ -678,7 +680,8 @@ SubmitResult submit_locked(const DocKey &key, std::optional<std::int64_t> base_v
     if (!committed_edits.empty()) {
         std::vector<const json_t *> others;
         others.reserve(committed_edits.size());
-        for (const ParsedOp &c : committed_edits) others.push_back(c.edit);
+        for (const ParsedOp &c : committed_edits)
+            others.push_back(c.edit);
         edit = doc_type->transform_over(edit.get(), others, Side::Left);
     }
 

@@ -912,8 +912,10 @@ void Bridge::on_notification(const std::string &channel, const std::string &payl
         keys.swap(hinted_);
         for (const std::string &key : keys) {
             auto fi = feeds_.find(key);
-            if (fi != feeds_.end() && fi->second->latest >= 0 && fi->second->latest < fi->second->hinted)
-                schedule_feed_fetch(*fi->second);
+            if (fi == feeds_.end() || fi->second->latest < 0 || fi->second->latest >= fi->second->hinted) continue;
+            // Our own submits to the document are still committing: their results bring the ops; look again then.
+            if (submitting_.count(key) != 0) continue;
+            schedule_feed_fetch(*fi->second);
         }
     });
 }
@@ -1041,6 +1043,8 @@ void Bridge::flush_batch() {
     ++metrics_.batches;
     metrics_.batch_size.observe(static_cast<double>(batch.size()));
     submits_in_flight_ += batch.size();
+    for (const PendingSubmit &p : batch)
+        ++submitting_[doc_key(p.c, p.d)];
     auto shared = std::make_shared<std::vector<PendingSubmit>>(std::move(batch));
     db_.query("SELECT i, version, op::text, missed::text, error_code, error_message FROM collab.submit_many($1::jsonb)",
               {dump(req.get())}, [this, shared](DbResult &&r) { on_batch_result(std::move(*shared), std::move(r)); });
@@ -1048,6 +1052,27 @@ void Bridge::flush_batch() {
 
 void Bridge::on_batch_result(std::vector<PendingSubmit> batch, DbResult &&r) {
     submits_in_flight_ -= batch.size();
+    std::set<std::string> settled; // documents with no submit of ours committing any more
+    for (const PendingSubmit &p : batch) {
+        const std::string key = doc_key(p.c, p.d);
+        auto it = submitting_.find(key);
+        if (it != submitting_.end() && --it->second == 0) {
+            submitting_.erase(it);
+            settled.insert(key);
+        }
+    }
+    // Hints deferred while these documents had submits committing: read the op-log now if still behind.
+    struct RecheckHints {
+        Bridge &b;
+        std::set<std::string> &keys;
+        ~RecheckHints() {
+            for (const std::string &key : keys) {
+                auto fi = b.feeds_.find(key);
+                if (fi != b.feeds_.end() && fi->second->latest >= 0 && fi->second->latest < fi->second->hinted)
+                    b.schedule_feed_fetch(*fi->second);
+            }
+        }
+    } recheck{*this, settled};
     const auto now = Clock::now();
     if (r.ok && r.rows.size() != batch.size()) {
         r.ok = false;

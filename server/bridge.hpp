@@ -161,6 +161,7 @@ class Bridge {
     std::vector<PendingSubmit> batch_;
     bool batch_timer_ = false;
     std::size_t submits_in_flight_ = 0;
+    std::unordered_map<std::string, int> submitting_; // documents -> our submits committing now
 
     std::vector<std::string> presence_out_; // NOTIFY payloads waiting to be sent
     bool presence_timer_ = false;

@@ -73,6 +73,13 @@ bool as_version(const json_t *v, std::int64_t &out) {
 
 std::string doc_key(const std::string &c, const std::string &d) { return c + '\0' + d; }
 
+// An optional non-negative integer field (a version, a timestamp): absent or null gives -1. False when malformed.
+bool optional_count(const json_t *msg, const char *key, std::int64_t &out) {
+    const json_t *v = json_object_get(msg, key);
+    out = -1;
+    return v == nullptr || json_is_null(v) || as_version(v, out);
+}
+
 std::int64_t to_int(const std::optional<std::string> &s) { return s ? std::stoll(*s) : -1; }
 
 } // namespace
@@ -418,9 +425,8 @@ bool doc_fields(const json_t *msg, std::string &c, std::string &d, std::string &
 void Bridge::handle_fetch_or_subscribe(Session &s, json_t *msg, bool subscribe) {
     std::string c, d, problem;
     if (!doc_fields(msg, c, d, problem)) return send_error(s, msg, "ERR_MESSAGE_BADLY_FORMED", problem);
-    const json_t *v = json_object_get(msg, "v");
     std::int64_t version = -1;
-    if (v != nullptr && !json_is_null(v) && !as_version(v, version))
+    if (!optional_count(msg, "v", version))
         return send_error(s, msg, "ERR_MESSAGE_BADLY_FORMED", "\"v\" must be null or a non-negative integer");
     if (subscribe) {
         DocState &st = s.docs[doc_key(c, d)];
@@ -937,9 +943,8 @@ void Bridge::on_feed_state(bool up) {
 void Bridge::handle_op(Session &s, json_t *msg) {
     std::string c, d, problem;
     if (!doc_fields(msg, c, d, problem)) return send_error(s, msg, "ERR_MESSAGE_BADLY_FORMED", problem);
-    const json_t *v = json_object_get(msg, "v");
     std::int64_t version = -1;
-    if (v != nullptr && !json_is_null(v) && !as_version(v, version))
+    if (!optional_count(msg, "v", version))
         return send_error(s, msg, "ERR_MESSAGE_BADLY_FORMED", "\"v\" must be null or a non-negative integer");
     const json_t *src_v = json_object_get(msg, "src");
     const json_t *seq_v = json_object_get(msg, "seq");
@@ -1214,9 +1219,8 @@ void Bridge::close_all(int code, const std::string &reason) {
 void Bridge::handle_snapshot_request(Session &s, json_t *msg, bool by_time) {
     std::string c, d, problem;
     if (!doc_fields(msg, c, d, problem)) return send_error(s, msg, "ERR_MESSAGE_BADLY_FORMED", problem);
-    const json_t *arg = json_object_get(msg, by_time ? "ts" : "v");
     std::int64_t value = -1;
-    if (arg != nullptr && !json_is_null(arg) && !as_version(arg, value))
+    if (!optional_count(msg, by_time ? "ts" : "v", value))
         return send_error(s, msg, "ERR_MESSAGE_BADLY_FORMED",
                           by_time ? "\"ts\" must be null or milliseconds since the epoch"
                                   : "\"v\" must be null or a non-negative integer");

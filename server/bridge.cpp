@@ -1042,21 +1042,55 @@ void Bridge::flush_batch() {
     if (batch_.empty()) return;
     std::vector<PendingSubmit> batch;
     batch.swap(batch_);
-    Json req = own(json_array());
-    for (const PendingSubmit &p : batch)
-        json_array_append(req.get(), p.db_request.get());
-    ++metrics_.batches;
-    metrics_.batch_size.observe(static_cast<double>(batch.size()));
     submits_in_flight_ += batch.size();
     for (const PendingSubmit &p : batch)
         ++submitting_[doc_key(p.c, p.d)];
-    auto shared = std::make_shared<std::vector<PendingSubmit>>(std::move(batch));
-    db_.query("SELECT i, version, op::text, missed::text, error_code, error_message FROM collab.submit_many($1::jsonb)",
-              {dump(req.get())}, [this, shared](DbResult &&r) { on_batch_result(std::move(*shared), std::move(r)); });
+    // One transaction at a time per pool connection, each with the documents that hash to it: a document's submits
+    // always run on the same backend, whose document cache then needs no catch-up reads, two transactions never
+    // touch the same document, and submits that arrive while a shard's transaction runs share its next one.
+    const std::size_t shards = static_cast<std::size_t>(config_.db.pool_size);
+    if (shard_waiting_.size() != shards) {
+        shard_waiting_.resize(shards);
+        shard_busy_.resize(shards, 0);
+    }
+    for (PendingSubmit &p : batch) {
+        std::size_t shard = std::hash<std::string>{}(doc_key(p.c, p.d)) % shards;
+        shard_waiting_[shard].push_back(std::move(p));
+    }
+    for (std::size_t shard = 0; shard < shards; ++shard)
+        if (!shard_busy_[shard]) send_shard(shard);
 }
 
-void Bridge::on_batch_result(std::vector<PendingSubmit> batch, DbResult &&r) {
+void Bridge::send_shard(std::size_t shard) {
+    std::vector<PendingSubmit> &waiting = shard_waiting_[shard];
+    if (waiting.empty()) return;
+    std::vector<PendingSubmit> part;
+    const std::size_t max_ops = static_cast<std::size_t>(config_.batch_max_ops);
+    if (waiting.size() <= max_ops) {
+        part.swap(waiting);
+    } else {
+        part.assign(std::make_move_iterator(waiting.begin()),
+                    std::make_move_iterator(waiting.begin() + static_cast<std::ptrdiff_t>(max_ops)));
+        waiting.erase(waiting.begin(), waiting.begin() + static_cast<std::ptrdiff_t>(max_ops));
+    }
+    shard_busy_[shard] = 1;
+    ++metrics_.batches;
+    metrics_.batch_size.observe(static_cast<double>(part.size()));
+    Json req = own(json_array());
+    for (const PendingSubmit &p : part)
+        json_array_append(req.get(), p.db_request.get());
+    auto shared = std::make_shared<std::vector<PendingSubmit>>(std::move(part));
+    db_.query(
+        "SELECT i, version, op::text, missed::text, error_code, error_message FROM collab.submit_many($1::jsonb)",
+        {dump(req.get())},
+        [this, shard, shared](DbResult &&r) { on_batch_result(shard, std::move(*shared), std::move(r)); },
+        static_cast<int>(shard));
+}
+
+void Bridge::on_batch_result(std::size_t shard, std::vector<PendingSubmit> batch, DbResult &&r) {
     submits_in_flight_ -= batch.size();
+    shard_busy_[shard] = 0;
+    send_shard(shard);             // the submits that gathered meanwhile
     std::set<std::string> settled; // documents with no submit of ours committing any more
     for (const PendingSubmit &p : batch) {
         const std::string key = doc_key(p.c, p.d);

@@ -127,7 +127,8 @@ class Bridge {
     // group commit
     void flush_batch();
     void forget_awaited(Session &s, const PendingSubmit &p);
-    void on_batch_result(std::vector<PendingSubmit> batch, DbResult &&result);
+    void send_shard(std::size_t shard);
+    void on_batch_result(std::size_t shard, std::vector<PendingSubmit> batch, DbResult &&result);
 
     // presence
     void publish_presence(const std::string &channel, json_t *message, const std::string &origin_src,
@@ -160,6 +161,10 @@ class Bridge {
 
     std::vector<PendingSubmit> batch_;
     bool batch_timer_ = false;
+    // Submits wait per pool connection (shard = hash of the document): while a shard's transaction runs, the next
+    // ones gather here and go together when it ends (group commit that grows with the load).
+    std::vector<std::vector<PendingSubmit>> shard_waiting_;
+    std::vector<char> shard_busy_;
     std::size_t submits_in_flight_ = 0;
     std::unordered_map<std::string, int> submitting_; // documents -> our submits committing now
 

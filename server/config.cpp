@@ -162,7 +162,8 @@ const std::vector<Flag> &flags() {
          "group commit: after the first submit, wait up to N microseconds for more before committing them in one "
          "transaction (0-1000000; 0: commit what is waiting at once)",
          show(&Config::batch_window_us), number(&Config::batch_window_us, 0, 1000000, " us")},
-        {"batch-max-ops", "N", "Submits", "commit as soon as N submits are waiting (1-100000)",
+        {"batch-max-ops", "N", "Submits",
+         "commit as soon as N submits are waiting, and at most N per transaction (1-100000)",
          show(&Config::batch_max_ops), number(&Config::batch_max_ops, 1, 100000)},
 
         {"max-message-bytes", "N", "Limits per socket",

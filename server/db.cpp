@@ -1,7 +1,8 @@
 // collab-bridge: the database layer (see db.hpp).
 //
 // Threads:
-//   - pool_size workers, each owning one libpq connection. A worker takes the oldest queued job, sends it with
+//   - pool_size workers, each owning one libpq connection. A worker takes the oldest queued job it may run (one
+//     without affinity, one with its own, or one whose connection is down), sends it with
 //     PQsendQueryParams (the connection is non-blocking so that a stop can interrupt it), waits for the result with
 //     poll() on the socket and the stop eventfd, and queues the completion for drain().
 //   - one listener with its own connection: LISTEN on each channel, then poll() the socket and queue notifications.
@@ -309,6 +310,7 @@ struct Job {
     std::string sql;
     DbParams params;
     DbCallback callback;
+    int affinity = -1; // the pool connection that should run it (when up), or -1 for any
 };
 
 struct Completion {
@@ -345,6 +347,7 @@ struct Database::Impl {
     std::size_t in_flight = 0; // queued + executing + completed but not drained
     std::size_t executing = 0;
     int pool_up = 0;
+    std::vector<char> worker_up; // per pool connection: connected and serving jobs
     Clock::time_point down_since = Clock::now();
     bool unavailable = false; // the pool has been down longer than unavailable_after_ms
     bool started = false;
@@ -359,6 +362,7 @@ struct Database::Impl {
 
     Impl(DbConfig c, std::function<void()> w) : config(std::move(c)), wake(std::move(w)) {
         if (config.pool_size < 1) throw std::invalid_argument("database pool size must be at least 1");
+        worker_up.assign(static_cast<std::size_t>(config.pool_size), 0);
         if (config.backoff_min_ms < 1 || config.backoff_max_ms < config.backoff_min_ms) {
             throw std::invalid_argument("database reconnect backoff must satisfy 1 <= min <= max (milliseconds)");
         }
@@ -483,8 +487,11 @@ struct Database::Impl {
         return conn;
     }
 
-    void set_pool_up(bool up) {
+    void set_pool_up(int index, bool up) {
         std::lock_guard<std::mutex> lock(mu);
+        worker_up[static_cast<std::size_t>(index)] = up ? 1 : 0;
+        // Jobs meant for this connection go to any other while it is down, and come back to it once it is up.
+        if (!jobs.empty()) job_cv.notify_all();
         if (up) {
             if (pool_up++ == 0) {
                 unavailable = false;
@@ -521,9 +528,9 @@ struct Database::Impl {
             log_event(
                 LogLevel::Info, "db_connected",
                 {{"role", "pool"}, {"worker", std::int64_t{index}}, {"pid", std::int64_t{PQbackendPID(conn.get())}}});
-            set_pool_up(true);
-            std::string why = serve_jobs(conn.get());
-            set_pool_up(false);
+            set_pool_up(index, true);
+            std::string why = serve_jobs(conn.get(), index);
+            set_pool_up(index, false);
             if (why.empty()) return; // exiting
             log_event(LogLevel::Warn, "db_connection_lost",
                       {{"role", "pool"}, {"worker", std::int64_t{index}}, {"error", why}});
@@ -531,20 +538,30 @@ struct Database::Impl {
     }
 
     // Runs jobs on conn until it breaks (returns why) or the threads exit (returns "").
-    std::string serve_jobs(PGconn *conn) {
+    // Caller holds mu. The oldest job this pool connection may run: one without affinity, one for this connection,
+    // or one for a connection that is down.
+    std::deque<Job>::iterator next_job_locked(int index) {
+        return std::find_if(jobs.begin(), jobs.end(), [&](const Job &j) {
+            return j.affinity < 0 || j.affinity == index || !worker_up[static_cast<std::size_t>(j.affinity)];
+        });
+    }
+
+    std::string serve_jobs(PGconn *conn, int index) {
         for (;;) {
             Job job;
             {
                 std::unique_lock<std::mutex> lock(mu);
-                job_cv.wait_for(lock, kIdleCheckInterval, [this] { return exiting || !jobs.empty(); });
+                job_cv.wait_for(lock, kIdleCheckInterval,
+                                [&] { return exiting || next_job_locked(index) != jobs.end(); });
                 if (exiting) return "";
-                if (jobs.empty()) {
+                auto it = next_job_locked(index);
+                if (it == jobs.end()) {
                     lock.unlock();
                     if (!connection_alive(conn, false)) return "connection closed while idle: " + describe(conn);
                     continue;
                 }
-                job = std::move(jobs.front());
-                jobs.pop_front();
+                job = std::move(*it);
+                jobs.erase(it);
                 ++executing;
             }
             DbResult result;
@@ -560,7 +577,7 @@ struct Database::Impl {
                                         failure("08006", "the bridge is stopping; the statement was not run"));
                     } else {
                         jobs.push_front(std::move(job)); // not run: the next live connection takes it
-                        job_cv.notify_one();
+                        job_cv.notify_all();
                     }
                 } else {
                     complete_locked(std::move(job.callback), std::move(result));
@@ -752,7 +769,7 @@ void Database::start() {
     }
 }
 
-void Database::query(std::string sql, DbParams params, DbCallback callback) {
+void Database::query(std::string sql, DbParams params, DbCallback callback, int affinity) {
     Impl &d = *impl_;
     bool failed_now = false;
     {
@@ -770,8 +787,13 @@ void Database::query(std::string sql, DbParams params, DbCallback callback) {
                                                    " ms; the statement was not run. Retry later."));
             failed_now = true;
         } else {
-            d.jobs.push_back(Job{std::move(sql), std::move(params), std::move(callback)});
-            d.job_cv.notify_one();
+            int a = affinity < 0 ? -1 : affinity % d.config.pool_size;
+            d.jobs.push_back(Job{std::move(sql), std::move(params), std::move(callback), a});
+            if (a < 0) {
+                d.job_cv.notify_one();
+            } else {
+                d.job_cv.notify_all(); // the one idle worker that notify_one would wake may not be the right one
+            }
         }
     }
     if (failed_now) d.notify_wake();

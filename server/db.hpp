@@ -61,8 +61,11 @@ class Database {
 
     void start();
     // Queues one statement (extended protocol, text parameters and results). The callback runs on the loop thread,
-    // in drain(). Queries are executed in queue order by the first free pool connection.
-    void query(std::string sql, DbParams params, DbCallback callback);
+    // in drain(). Queries are executed in queue order by the first free pool connection. With affinity >= 0 the
+    // statement waits for pool connection (affinity % pool_size) while that connection is up, and goes to any other
+    // while it is down: giving a document's submits the same affinity keeps them on one backend, whose document
+    // cache then stays current (no catch-up reads of ops committed through other connections).
+    void query(std::string sql, DbParams params, DbCallback callback, int affinity = -1);
     // Runs queued callbacks, notifications and state changes. Loop thread only.
     void drain();
 

@@ -15,7 +15,10 @@ CORE_SRCS = $(sort $(wildcard extension/core/*.cpp))
 PG_SRCS   = $(sort $(wildcard extension/pg/*.cpp))
 OBJS      = $(CORE_SRCS:.cpp=.o) $(PG_SRCS:.cpp=.o)
 
-DATA = extension/pg_collab--$(EXTVERSION).sql
+# The install script is the concatenation of extension/sql/*.sql in name order (documents, access control, auth,
+# privileges).
+SQL_PARTS  = $(sort $(wildcard extension/sql/*.sql))
+DATA_built = extension/pg_collab--$(EXTVERSION).sql
 
 REGRESS      = $(basename $(notdir $(sort $(wildcard sql/*.sql))))
 REGRESS_OPTS = --load-extension=$(EXTENSION)
@@ -28,7 +31,7 @@ PG_CONFIG ?= pg_config
 PG_CPPFLAGS = -isystem $(shell $(PG_CONFIG) --includedir-server) -Iextension/core
 # -MMD -MP: recompile an object when a header it includes changes (PGXS tracks no header dependencies itself).
 PG_CXXFLAGS = -std=c++20 -Wall -Wextra -Werror -MMD -MP
-SHLIB_LINK  = -ljansson -lstdc++
+SHLIB_LINK  = -ljansson -lcrypto -lstdc++
 # PGXS would compile every .cpp to LLVM bitcode with clang-14 without our -std flag; JIT inlining buys us nothing.
 override with_llvm = no
 
@@ -36,6 +39,9 @@ EXTRA_CLEAN = build output_iso results regression.diffs regression.out $(OBJS:.o
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+extension/pg_collab--$(EXTVERSION).sql: $(SQL_PARTS)
+	cat $^ > $@
 -include $(OBJS:.o=.d)
 
 # Native (non-PGXS) build: the OT CLI, GoogleTest unit tests, trace replay and benchmarks, in build/.

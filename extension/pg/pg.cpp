@@ -91,6 +91,22 @@ int sqlstate(Code code) noexcept {
         return MAKE_SQLSTATE('P', 'C', '0', '1', '3');
     case Code::OpsMissing:
         return MAKE_SQLSTATE('P', 'C', '0', '1', '4');
+    case Code::ReadDenied:
+        return MAKE_SQLSTATE('P', 'C', '0', '2', '0');
+    case Code::WriteDenied:
+        return MAKE_SQLSTATE('P', 'C', '0', '2', '1');
+    case Code::ClientIdNotYours:
+        return MAKE_SQLSTATE('P', 'C', '0', '2', '2');
+    case Code::ActorRequired:
+        return MAKE_SQLSTATE('P', 'C', '0', '2', '3');
+    case Code::LoginTicketInvalid:
+        return MAKE_SQLSTATE('P', 'C', '0', '3', '0');
+    case Code::RefreshTokenInvalid:
+        return MAKE_SQLSTATE('P', 'C', '0', '3', '1');
+    case Code::RefreshTokenReused:
+        return MAKE_SQLSTATE('P', 'C', '0', '3', '2');
+    case Code::DevLoginDisabled:
+        return MAKE_SQLSTATE('P', 'C', '0', '3', '3');
     }
     return ERRCODE_INTERNAL_ERROR;
 }

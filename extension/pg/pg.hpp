@@ -66,6 +66,14 @@ enum class Code {
     DocumentWasDeleted,     // PC012
     VersionNewerThanDoc,    // PC013
     OpsMissing,             // PC014
+    ReadDenied,             // PC020
+    WriteDenied,            // PC021
+    ClientIdNotYours,       // PC022
+    ActorRequired,          // PC023
+    LoginTicketInvalid,     // PC030
+    RefreshTokenInvalid,    // PC031
+    RefreshTokenReused,     // PC032
+    DevLoginDisabled,       // PC033
 };
 int sqlstate(Code code) noexcept;
 Code code_for(ErrorKind kind) noexcept;

@@ -886,6 +886,8 @@ SnapshotResult snapshot_at_time(const DocKey &key, TimestampTz ts) {
     return r;
 }
 
+bool dev_login = false;
+
 void define_settings() {
     pg_guard([] {
         DefineCustomIntVariable(
@@ -898,6 +900,10 @@ void define_settings() {
         DefineCustomIntVariable(
             "pg_collab.checkpoint_min_size", "Op bytes since the last checkpoint that always trigger a new one (kB).",
             nullptr, &checkpoint_min_kb, 64, 1, INT_MAX / 1024, PGC_USERSET, GUC_UNIT_KB, nullptr, nullptr, nullptr);
+        DefineCustomBoolVariable(
+            "pg_collab.dev_login", "Allows collab.dev_create_login_ticket(): a login for any user, for development only.",
+            "Never turn this on in production: whoever can reach the bridge can then log in as anyone.", &dev_login,
+            false, PGC_SUSET, 0, nullptr, nullptr, nullptr);
         MarkGUCPrefixReserved("pg_collab");
     });
 }

@@ -349,12 +349,23 @@ AS $fn$
     ('PC013', 'version_newer_than_document', 'ERR_OP_VERSION_NEWER_THAN_CURRENT_SNAPSHOT',
      'A base version (or requested version) beyond the document''s current version.'),
     ('PC014', 'ops_missing',              'ERR_SUBMIT_TRANSFORM_OPS_NOT_FOUND',
-     'The op-log is missing ops needed to transform or rebuild the document.')
+     'The op-log is missing ops needed to transform or rebuild the document.'),
+    ('PC020', 'read_denied',              'ERR_SNAPSHOT_READS_REJECTED',
+     'The acting user may not read this document (fetch, subscribe, history, presence): no viewer, editor or owner right applies, or the document belongs to another organization.'),
+    ('PC021', 'write_denied',             'ERR_OP_SUBMIT_REJECTED',
+     'The acting user may not change this document (submit, create, delete): no editor or owner right applies, or the document belongs to another organization.'),
+    ('PC022', 'client_id_not_yours',      'ERR_OP_SUBMIT_REJECTED',
+     'The op carries a client id (src) that was issued to another user, or not issued by a bridge at all.'),
+    ('PC023', 'actor_required',           'ERR_MESSAGE_BADLY_FORMED',
+     'A bridge request without the acting user: bridge functions always act for an authenticated user.'),
+    ('PC030', 'login_ticket_invalid',     'ERR_AUTH',
+     'The login ticket is unknown, already used or expired: create a new one with collab.create_login_ticket().'),
+    ('PC031', 'refresh_token_invalid',    'ERR_AUTH',
+     'The refresh token is unknown, expired, or its session was revoked: log in again.'),
+    ('PC032', 'refresh_token_reused',     'ERR_AUTH',
+     'A refresh token was used again after it had been rotated: the whole session (token family) is now revoked. Log in again.'),
+    ('PC033', 'dev_login_disabled',       'ERR_AUTH',
+     'The development login is off: it needs pg_collab.dev_login = on (make run sets it for its private database only).')
 $fn$;
 COMMENT ON FUNCTION @extschema@.error_codes() IS 'Every SQLSTATE pg_collab raises, with its ShareDB error code.';
 
--- ---------------------------------------------------------------------------------------------------------------
--- Privileges: nothing for PUBLIC; the API for the bridge; the API and read access for the application.
-
-REVOKE ALL ON ALL FUNCTIONS IN SCHEMA @extschema@ FROM PUBLIC;
-GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA @extschema@ TO collab_app, collab_bridge;

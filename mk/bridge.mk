@@ -3,9 +3,11 @@
 #   build/collab-bridge   the bridge: server/*.cpp, objects in build/obj/server/
 #   build/db-smoke        tests/bridge/db_smoke.cpp + server/db.cpp + server/log.cpp: the database layer against a
 #                         real PostgreSQL (builds without the rest of the bridge)
+#   build/bridge-unit-tests  GoogleTest unit tests of bridge modules (tests/bridge/*_test.cpp) linked with the
+#                         server objects they test (BRIDGE_UNIT_DEPS); no database needed
 #
 # Targets: bridge, bridge-db-test (needs PGHOST and PGPORT of a running server; DB_SMOKE_ARGS passes options, see
-# `build/db-smoke --help`).
+# `build/db-smoke --help`), bridge-unit-test (BRIDGE_UNIT_ARGS passes options, e.g. --gtest_filter=Jwt*).
 
 BRIDGE_CXX      ?= g++
 BRIDGE_CXXFLAGS ?= -std=c++20 -O2 -g -Wall -Wextra -Werror
@@ -13,6 +15,9 @@ BRIDGE_CPPFLAGS := -Iserver -I/usr/include/postgresql -MMD -MP
 BRIDGE_LDLIBS   := -lwebsockets -lpq -ljansson -lssl -lcrypto -pthread
 DB_SMOKE_LDLIBS := -lpq -ljansson -pthread
 DB_SMOKE_ARGS   ?=
+BRIDGE_GTEST_LIBS := -lgtest_main -lgtest -pthread
+BRIDGE_UNIT_LDLIBS := -ljansson -lssl -lcrypto
+BRIDGE_UNIT_ARGS ?=
 
 BRIDGE_BUILD := build
 BRIDGE_OBJ   := $(BRIDGE_BUILD)/obj
@@ -20,8 +25,11 @@ BRIDGE_OBJ   := $(BRIDGE_BUILD)/obj
 BRIDGE_SRCS := $(sort $(wildcard server/*.cpp))
 BRIDGE_OBJS := $(patsubst server/%.cpp,$(BRIDGE_OBJ)/server/%.o,$(BRIDGE_SRCS))
 DB_SMOKE_OBJS := $(BRIDGE_OBJ)/tests/bridge/db_smoke.o $(BRIDGE_OBJ)/server/db.o $(BRIDGE_OBJ)/server/log.o
+BRIDGE_UNIT_SRCS := $(sort $(wildcard tests/bridge/*_test.cpp))
+BRIDGE_UNIT_DEPS := $(BRIDGE_OBJ)/server/jwt.o
+BRIDGE_UNIT_OBJS := $(patsubst tests/bridge/%.cpp,$(BRIDGE_OBJ)/tests/bridge/%.o,$(BRIDGE_UNIT_SRCS)) $(BRIDGE_UNIT_DEPS)
 
-.PHONY: bridge bridge-db-test
+.PHONY: bridge bridge-db-test bridge-unit-test
 
 bridge: $(BRIDGE_BUILD)/collab-bridge
 
@@ -39,7 +47,13 @@ $(BRIDGE_BUILD)/collab-bridge: $(BRIDGE_OBJS)
 $(BRIDGE_BUILD)/db-smoke: $(DB_SMOKE_OBJS)
 	$(BRIDGE_CXX) $(BRIDGE_CXXFLAGS) -o $@ $^ $(DB_SMOKE_LDLIBS)
 
--include $(BRIDGE_OBJS:.o=.d) $(DB_SMOKE_OBJS:.o=.d)
+$(BRIDGE_BUILD)/bridge-unit-tests: $(BRIDGE_UNIT_OBJS)
+	$(BRIDGE_CXX) $(BRIDGE_CXXFLAGS) -o $@ $^ $(BRIDGE_GTEST_LIBS) $(BRIDGE_UNIT_LDLIBS)
+
+-include $(BRIDGE_OBJS:.o=.d) $(DB_SMOKE_OBJS:.o=.d) $(BRIDGE_UNIT_OBJS:.o=.d)
+
+bridge-unit-test: $(BRIDGE_BUILD)/bridge-unit-tests
+	$(BRIDGE_BUILD)/bridge-unit-tests $(BRIDGE_UNIT_ARGS)
 
 bridge-db-test: $(BRIDGE_BUILD)/db-smoke
 	@if [ -z "$$PGHOST" ] || [ -z "$$PGPORT" ]; then \

@@ -13,6 +13,7 @@ Installs missing packages (scripts/install-deps.sh), builds (make, make native),
 (make install), starts a fresh private `test` cluster (scripts/pg-cluster.sh) and runs, in order:
   installcheck   pg_regress (sql/, expected/) and isolation tests (tests/isolation/)
   unit-test      GoogleTest unit tests of the OT core
+  bridge-unit    GoogleTest unit tests of the bridge's modules (JWT verification; no database)
   diff-test      differential test against npm ot-text-unicode (DIFF_CASES cases)
   trace-test     editing-trace replays through the core
   sql-replay     tests/trace/sql_replay.sh: a trace replayed through collab.submit
@@ -86,6 +87,7 @@ installcheck() {
 
 run_recorded installcheck "$sql_blocker" installcheck
 run_recorded unit-test "$native_blocker" make --no-print-directory unit-test
+run_recorded bridge-unit "" make --no-print-directory bridge-unit-test
 run_recorded diff-test "$native_blocker" make --no-print-directory diff-test "${diff_cases[@]}"
 run_recorded trace-test "$native_blocker" make --no-print-directory trace-test
 run_recorded sql-replay "$sql_blocker" "$REPO/tests/trace/sql_replay.sh"

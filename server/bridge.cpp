@@ -14,13 +14,14 @@ namespace {
 
 constexpr const char *kJsonTypeUri = "http://sharejs.org/types/JSONv0";
 constexpr const char *kPresenceChannel = "collab_presence";
-constexpr std::size_t kFeedKeepOps = 512;        // recent ops kept per document feed
-constexpr std::size_t kFeedKeepBytes = 4u << 20; // ... and at most this many bytes of them
-constexpr int kMaxOpsPerQuery = 1000;            // collab.ops_many()'s max_ops_per_document
-constexpr std::size_t kMaxDeferred = 256;        // messages held while the bridge loads its settings
-constexpr std::size_t kMaxPresenceBytes = 7000;  // NOTIFY payloads are limited to 8000 bytes
-constexpr double kMaxSeq = 9007199254740991.0;   // 2^53 - 1
-constexpr std::int64_t kHintDelayUs = 2000;      // how long a NOTIFY hint waits for our own batch result
+constexpr const char *kAuthChannel = "collab_auth"; // rights changed ("acl"), keys rotated ("keys"), "revocation:N"
+constexpr std::size_t kFeedKeepOps = 512;           // recent ops kept per document feed
+constexpr std::size_t kFeedKeepBytes = 4u << 20;    // ... and at most this many bytes of them
+constexpr int kMaxOpsPerQuery = 1000;               // collab.ops_many()'s max_ops_per_document
+constexpr std::size_t kMaxDeferred = 256;           // messages held while the bridge loads its settings
+constexpr std::size_t kMaxPresenceBytes = 7000;     // NOTIFY payloads are limited to 8000 bytes
+constexpr double kMaxSeq = 9007199254740991.0;      // 2^53 - 1
+constexpr std::int64_t kHintDelayUs = 2000;         // how long a NOTIFY hint waits for our own batch result
 
 Json own(json_t *j) {
     if (j == nullptr) throw std::bad_alloc();
@@ -122,7 +123,9 @@ struct Bridge::DocState {
 
 struct Bridge::Session {
     SessionId id = 0;
+    Identity identity;
     std::string client_id;
+    std::map<std::string, bool> channel_rights; // document presence channels checked: may read?
     std::deque<std::string> out;
     std::size_t out_bytes = 0;
     bool closing = false;
@@ -204,7 +207,7 @@ void Bridge::load_settings() {
             log_event(LogLevel::Info, "settings_loaded",
                       {{"error_codes", static_cast<std::int64_t>(error_codes_.size())}});
             for (auto &[id, s] : sessions_) {
-                if (s->client_id.empty()) s->client_id = ids_.issue();
+                if (s->client_id.empty()) s->client_id = ids_.issue(s->identity.user);
                 std::deque<std::string> deferred;
                 deferred.swap(s->deferred);
                 for (const std::string &m : deferred)
@@ -224,10 +227,11 @@ std::string Bridge::sharedb_code(const std::string &sqlstate) const {
 // ---------------------------------------------------------------------------------------------------------------
 // Sessions and sending
 
-void Bridge::open_session(SessionId id) {
+void Bridge::open_session(SessionId id, Identity identity) {
     auto s = std::make_unique<Session>();
     s->id = id;
-    if (settings_loaded_) s->client_id = ids_.issue();
+    s->identity = std::move(identity);
+    if (settings_loaded_) s->client_id = ids_.issue(s->identity.user);
     sessions_[id] = std::move(s);
     metrics_.connections = static_cast<std::int64_t>(sessions_.size());
     ++metrics_.connections_total;
@@ -392,7 +396,8 @@ void Bridge::dispatch(Session &s, json_t *msg) {
 
 void Bridge::handle_handshake(Session &s, json_t *msg) {
     const char *proposed = str(msg, "id");
-    if (proposed != nullptr && ids_.verify(proposed)) s.client_id = proposed;
+    // A reconnecting client keeps its id only if it was issued to the same user (ids are bound to users).
+    if (proposed != nullptr && ids_.verify(proposed, s.identity.user)) s.client_id = proposed;
     // Not reply(): its rule would copy the request's "id" (the proposed client id) over the issued one.
     Json hs = own(json_pack("{s:s,s:i,s:i,s:s,s:s}", "a", "hs", "protocol", 1, "protocolMinor", 2, "id",
                             s.client_id.c_str(), "type", kJsonTypeUri));
@@ -662,6 +667,7 @@ struct OpsRow {
     std::optional<std::int64_t> v;
     std::optional<std::string> op, src;
     std::optional<std::int64_t> seq;
+    bool denied = false;
 };
 
 std::vector<OpsRow> ops_rows(const DbResult &r) {
@@ -675,13 +681,15 @@ std::vector<OpsRow> ops_rows(const DbResult &r) {
         o.op = row[4];
         o.src = row[5];
         if (row[6]) o.seq = std::stoll(*row[6]);
+        o.denied = row.size() > 7 && row[7] && *row[7] == "t";
         rows.push_back(std::move(o));
     }
     return rows;
 }
 
 constexpr const char *kOpsManySql =
-    "SELECT collection, id, current_version, version, op::text, src, seq FROM collab.ops_many($1::jsonb, $2::int)";
+    "SELECT collection, id, current_version, version, op::text, src, seq, denied FROM collab.ops_many($1::jsonb, "
+    "$2::int)";
 } // namespace
 
 // Reads the ops a session is missing for one document from the op-log and sends them in order.
@@ -690,8 +698,8 @@ void Bridge::request_refill(Session &s, const std::string &key) {
     if (st.refilling) return;
     st.refilling = true;
     const std::int64_t from = st.next < 0 ? 0 : st.next;
-    Json req = own(json_pack("[{s:s%,s:s%,s:I}]", "c", st.c.data(), st.c.size(), "d", st.d.data(), st.d.size(), "from",
-                             static_cast<json_int_t>(from)));
+    Json req = own(json_pack("[{s:s%,s:s%,s:I,s:o}]", "c", st.c.data(), st.c.size(), "d", st.d.data(), st.d.size(),
+                             "from", static_cast<json_int_t>(from), "a", actor(s.identity).release()));
     const SessionId sid = s.id;
     db_.query(kOpsManySql, {dump(req.get()), std::to_string(kMaxOpsPerQuery)}, [this, sid, key](DbResult &&r) {
         Session *s2 = find(sid);
@@ -718,7 +726,17 @@ void Bridge::request_refill(Session &s, const std::string &key) {
         }
         std::vector<FeedOp> ops;
         std::int64_t current = -1;
-        for (OpsRow &row : ops_rows(r)) {
+        std::vector<OpsRow> rows = ops_rows(r);
+        if (!rows.empty() && rows.front().denied) {
+            std::vector<std::function<void(Session &)>> waiters;
+            waiters.swap(st2.after_refill);
+            const std::string c = st2.c, d = st2.d;
+            lose_read_access(*s2, c, d);
+            for (auto &w : waiters)
+                if (Session *s3 = find(sid)) w(*s3);
+            return;
+        }
+        for (OpsRow &row : rows) {
             current = row.current;
             if (!row.v) continue;
             ops.push_back(FeedOp{*row.v, std::move(*row.op), row.src, row.seq, {}, Clock::now()});
@@ -784,10 +802,12 @@ void Bridge::fetch_snapshots(Session &s, const std::string &c, const std::vector
                              std::function<void(Session &, json_t *)> done) {
     Json req = own(json_array());
     for (const std::string &d : ids)
-        json_array_append_new(req.get(), json_pack("{s:s%,s:s%}", "c", c.data(), c.size(), "d", d.data(), d.size()));
+        json_array_append_new(req.get(), json_pack("{s:s%,s:s%,s:o}", "c", c.data(), c.size(), "d", d.data(), d.size(),
+                                                   "a", actor(s.identity).release()));
     const SessionId sid = s.id;
-    db_.query("SELECT collection, id, version, type, data::text FROM collab.fetch_many($1::jsonb)", {dump(req.get())},
-              [this, sid, c, ids, done](DbResult &&r) {
+    db_.query("SELECT collection, id, version, type, data::text, error_code, error_message FROM "
+              "collab.fetch_many($1::jsonb)",
+              {dump(req.get())}, [this, sid, c, ids, done](DbResult &&r) {
                   Session *s2 = find(sid);
                   if (s2 == nullptr) return;
                   Json data = own(new_object());
@@ -802,6 +822,19 @@ void Bridge::fetch_snapshots(Session &s, const std::string &c, const std::vector
                   std::vector<std::string> to_pump;
                   for (const auto &row : r.rows) {
                       const std::string d = row[1].value_or("");
+                      if (row[5]) { // not allowed to read it
+                          const std::string message = row[6].value_or("");
+                          Json err = own(json_pack("{s:{s:s,s:s%}}", "error", "code", sharedb_code(*row[5]).c_str(),
+                                                   "message", message.data(), message.size()));
+                          json_object_set(data.get(), d.c_str(), err.get());
+                          const std::string key = doc_key(c, d);
+                          auto it = s2->docs.find(key);
+                          if (it != s2->docs.end() && it->second.subscribed) {
+                              it->second.after_refill.clear();
+                              unsubscribe_doc(*s2, c, d);
+                          }
+                          continue;
+                      }
                       const std::int64_t v = to_int(row[2]);
                       Json snap = own(json_pack("{s:I}", "v", static_cast<json_int_t>(v)));
                       json_object_set_new(snap.get(), "type",
@@ -851,8 +884,15 @@ void Bridge::flush_feed_fetches() {
         auto it = feeds_.find(key);
         if (it == feeds_.end() || it->second->latest < 0) continue;
         Feed &f = *it->second;
-        json_array_append_new(req.get(), json_pack("{s:s%,s:s%,s:I}", "c", f.c.data(), f.c.size(), "d", f.d.data(),
-                                                   f.d.size(), "from", static_cast<json_int_t>(f.latest)));
+        // Read on behalf of one of the document's subscribers (each was checked when it subscribed, and all are
+        // re-checked when rights change).
+        const Session *reader = nullptr;
+        for (SessionId id : f.subscribers)
+            if ((reader = find(id)) != nullptr) break;
+        if (reader == nullptr) continue;
+        json_array_append_new(req.get(), json_pack("{s:s%,s:s%,s:I,s:o}", "c", f.c.data(), f.c.size(), "d", f.d.data(),
+                                                   f.d.size(), "from", static_cast<json_int_t>(f.latest), "a",
+                                                   actor(reader->identity).release()));
         keys.push_back(key);
     }
     for (const std::string &k : keys)
@@ -870,6 +910,7 @@ void Bridge::flush_feed_fetches() {
         }
         std::map<std::string, std::pair<std::vector<FeedOp>, std::int64_t>> by_doc;
         for (OpsRow &row : ops_rows(r)) {
+            if (row.denied) continue; // that reader lost its right; the re-check ends its subscription
             auto &entry = by_doc[doc_key(row.c, row.d)];
             entry.second = row.current;
             if (row.v) entry.first.push_back(FeedOp{*row.v, std::move(*row.op), row.src, row.seq, {}, Clock::now()});
@@ -887,6 +928,20 @@ void Bridge::flush_feed_fetches() {
 
 void Bridge::on_notification(const std::string &channel, const std::string &payload) {
     ++metrics_.notifications;
+    if (channel == kAuthChannel) {
+        if (payload == "acl") {
+            // Several grants in a row cause one re-check.
+            if (recheck_scheduled_) return;
+            recheck_scheduled_ = true;
+            transport_.schedule(20000, [this] {
+                recheck_scheduled_ = false;
+                recheck_access();
+            });
+        } else if (auth_event_) {
+            auth_event_(payload);
+        }
+        return;
+    }
     Json msg = parse(payload);
     if (!msg || !json_is_object(msg.get())) return; // hints only: anyone can NOTIFY, so ignore what we cannot read
     if (channel == kPresenceChannel) {
@@ -965,9 +1020,9 @@ void Bridge::handle_op(Session &s, json_t *msg) {
         seq = n;
     }
     const std::string src = has_src ? json_string_value(src_v) : s.client_id;
-    if (has_src && src != s.client_id && !ids_.verify(src))
-        return send_error(s, msg, "ERR_MESSAGE_BADLY_FORMED",
-                          "\"src\" is not a client id issued by this system; omit it to use the connection's id");
+    if (has_src && src != s.client_id && !ids_.verify(src, s.identity.user))
+        return send_error(s, msg, "ERR_OP_SUBMIT_REJECTED",
+                          "\"src\" is not a client id issued to this user; omit it to use the connection's id");
     json_t *op = json_object_get(msg, "op");
     json_t *create = json_object_get(msg, "create");
     json_t *del = json_object_get(msg, "del");
@@ -1005,6 +1060,7 @@ void Bridge::handle_op(Session &s, json_t *msg) {
     p.received = Clock::now();
     p.db_request =
         own(json_pack("{s:s%,s:s%,s:O}", "c", c.data(), c.size(), "d", d.data(), d.size(), "op", body.get()));
+    json_object_set_new(p.db_request.get(), "a", actor(s.identity).release());
     json_object_set_new(p.db_request.get(), "v", version >= 0 ? json_integer(version) : json_null());
     if (seq) {
         json_object_set_new(p.db_request.get(), "src", json_stringn(src.data(), src.size()));
@@ -1259,17 +1315,16 @@ void Bridge::handle_snapshot_request(Session &s, json_t *msg, bool by_time) {
                           by_time ? "\"ts\" must be null or milliseconds since the epoch"
                                   : "\"v\" must be null or a non-negative integer");
     std::string sql;
-    DbParams params{c, d};
+    DbParams params{dump(actor(s.identity).get()), c, d};
     if (value < 0) {
-        sql = "SELECT version, type, data::text FROM collab.fetch_many(jsonb_build_array(jsonb_build_object('c', "
-              "$1::text, "
-              "'d', $2::text)))";
+        sql = "SELECT version, type, data::text, error_code, error_message FROM collab.fetch_many(jsonb_build_array("
+              "jsonb_build_object('a', $1::jsonb, 'c', $2::text, 'd', $3::text)))";
     } else if (by_time) {
-        sql = "SELECT version, type, data::text FROM collab.snapshot_at_time($1, $2, to_timestamp($3::double precision "
-              "/ 1000))";
+        sql = "SELECT version, type, data::text FROM collab.bridge_snapshot_at_time($1::jsonb, $2, $3, "
+              "to_timestamp($4::double precision / 1000))";
         params.push_back(std::to_string(value));
     } else {
-        sql = "SELECT version, type, data::text FROM collab.snapshot_at($1, $2, $3::bigint)";
+        sql = "SELECT version, type, data::text FROM collab.bridge_snapshot_at($1::jsonb, $2, $3, $4::bigint)";
         params.push_back(std::to_string(value));
     }
     auto request = share(msg);
@@ -1280,6 +1335,10 @@ void Bridge::handle_snapshot_request(Session &s, json_t *msg, bool by_time) {
         Json snap = own(new_object());
         if (!r.ok && r.sqlstate != "PC010") {
             send_error(*s2, request.get(), sharedb_code(r.sqlstate), r.message);
+            return;
+        }
+        if (r.ok && !r.rows.empty() && r.rows[0].size() > 3 && r.rows[0][3]) {
+            send_error(*s2, request.get(), sharedb_code(*r.rows[0][3]), r.rows[0][4].value_or(""));
             return;
         }
         if (r.ok && !r.rows.empty()) {
@@ -1299,11 +1358,12 @@ void Bridge::handle_snapshot_request(Session &s, json_t *msg, bool by_time) {
     });
 }
 
-void Bridge::http_snapshot(const std::string &collection, const std::string &id,
+void Bridge::http_snapshot(const Identity &who, const std::string &collection, const std::string &id,
                            std::function<void(int, std::int64_t, std::string)> done) {
-    Json req = own(json_pack("[{s:s%,s:s%}]", "c", collection.data(), collection.size(), "d", id.data(), id.size()));
-    db_.query("SELECT version, type, data::text FROM collab.fetch_many($1::jsonb)", {dump(req.get())},
-              [this, done](DbResult &&r) {
+    Json req = own(json_pack("[{s:s%,s:s%,s:o}]", "c", collection.data(), collection.size(), "d", id.data(), id.size(),
+                             "a", actor(who).release()));
+    db_.query("SELECT version, type, data::text, error_code, error_message FROM collab.fetch_many($1::jsonb)",
+              {dump(req.get())}, [this, done](DbResult &&r) {
                   if (!r.ok) {
                       const std::string code = sharedb_code(r.sqlstate);
                       Json body = own(json_pack("{s:{s:s,s:s%}}", "error", "code", code.c_str(), "message",
@@ -1313,6 +1373,13 @@ void Bridge::http_snapshot(const std::string &collection, const std::string &id,
                       return;
                   }
                   const auto &row = r.rows.at(0);
+                  if (row[3]) {
+                      const std::string message = row[4].value_or("");
+                      Json body = own(json_pack("{s:{s:s,s:s%}}", "error", "code", sharedb_code(*row[3]).c_str(),
+                                                "message", message.data(), message.size()));
+                      done(403, -1, dump(body.get()));
+                      return;
+                  }
                   const std::int64_t v = to_int(row[0]);
                   if (!row[1] && v == 0) {
                       done(404, -1,
@@ -1338,33 +1405,41 @@ void Bridge::handle_presence_subscribe(Session &s, json_t *msg, bool subscribe) 
     if (ch == nullptr)
         return send_error(s, msg, "ERR_MESSAGE_BADLY_FORMED", "\"ch\" (the presence channel) must be a string");
     const std::string channel(ch);
-    if (subscribe) {
-        s.presence_channels.insert(channel);
-        presence_subscribers_[channel].insert(s.id);
-        // Ask everyone else on the channel to send their presence again.
-        Json request = own(json_pack("{s:s,s:s%}", "a", "pr", "ch", channel.data(), channel.size()));
-        publish_presence(channel, request.get(), s.client_id, s.id);
-    } else {
-        s.presence_channels.erase(channel);
-        auto it = presence_subscribers_.find(channel);
-        if (it != presence_subscribers_.end()) {
-            it->second.erase(s.id);
-            if (it->second.empty()) presence_subscribers_.erase(it);
+    auto body = [this, channel, subscribe, request = share(msg)](Session &s2) {
+        const std::string key = presence_key(s2, channel);
+        if (subscribe) {
+            s2.presence_channels.insert(key);
+            presence_subscribers_[key].insert(s2.id);
+            // Ask everyone else on the channel to send their presence again.
+            Json pr = own(json_pack("{s:s,s:s%}", "a", "pr", "ch", channel.data(), channel.size()));
+            publish_presence(key, pr.get(), s2.client_id, s2.id);
+        } else {
+            s2.presence_channels.erase(key);
+            auto it = presence_subscribers_.find(key);
+            if (it != presence_subscribers_.end()) {
+                it->second.erase(s2.id);
+                if (it->second.empty()) presence_subscribers_.erase(it);
+            }
+            retract_presence(s2, key);
         }
-        retract_presence(s, channel);
-    }
-    Json fields = own(json_pack("{s:s%}", "ch", channel.data(), channel.size()));
-    if (json_t *seq = json_object_get(msg, "seq")) json_object_set(fields.get(), "seq", seq);
-    reply(s, msg, fields.release());
+        Json fields = own(json_pack("{s:s%}", "ch", channel.data(), channel.size()));
+        if (json_t *seq = json_object_get(request.get(), "seq")) json_object_set(fields.get(), "seq", seq);
+        reply(s2, request.get(), fields.release());
+    };
+    if (!subscribe) return body(s); // leaving needs no right
+    authorize_channel(s, msg, channel, body);
 }
 
 void Bridge::handle_presence_request(Session &s, json_t *msg) {
     const char *ch = str(msg, "ch");
     if (ch == nullptr)
         return send_error(s, msg, "ERR_MESSAGE_BADLY_FORMED", "\"ch\" (the presence channel) must be a string");
-    Json request = own(json_pack("{s:s,s:s}", "a", "pr", "ch", ch));
-    publish_presence(ch, request.get(), s.client_id, s.id);
-    reply(s, msg, new_object());
+    const std::string channel(ch);
+    authorize_channel(s, msg, channel, [this, channel, request = share(msg)](Session &s2) {
+        Json pr = own(json_pack("{s:s,s:s%}", "a", "pr", "ch", channel.data(), channel.size()));
+        publish_presence(presence_key(s2, channel), pr.get(), s2.client_id, s2.id);
+        reply(s2, request.get(), new_object());
+    });
 }
 
 void Bridge::handle_presence(Session &s, json_t *msg) {
@@ -1372,6 +1447,14 @@ void Bridge::handle_presence(Session &s, json_t *msg) {
     const char *id = str(msg, "id");
     if (ch == nullptr || id == nullptr)
         return send_error(s, msg, "ERR_MESSAGE_BADLY_FORMED", "presence needs \"ch\" and \"id\" strings");
+    auto it = s.channel_rights.find(ch);
+    const bool doc_channel = std::string_view(ch).find('.') != std::string_view::npos;
+    if (doc_channel && (it == s.channel_rights.end() || !it->second)) {
+        // Check the right first, then handle the message as if it arrived now.
+        return authorize_channel(s, msg, ch, [this, request = share(msg)](Session &s2) {
+            if (s2.channel_rights.count(str(request.get(), "ch")) != 0) handle_presence(s2, request.get());
+        });
+    }
     json_t *p = json_object_get(msg, "p");
     json_t *pv = json_object_get(msg, "pv");
     const char *t = str(msg, "t");
@@ -1384,7 +1467,8 @@ void Bridge::handle_presence(Session &s, json_t *msg) {
     if (dump(out.get()).size() > kMaxPresenceBytes)
         return send_error(s, msg, "ERR_PRESENCE_TOO_LARGE",
                           "a presence value is limited to " + std::to_string(kMaxPresenceBytes) + " bytes");
-    const std::string channel(ch), presence_id(id);
+    const std::string presence_id(id);
+    const std::string channel = presence_key(s, ch);
     const std::string src = s.client_id;
     const SessionId sid = s.id;
     auto finish = [this, channel, presence_id, src, sid](json_t *message) {
@@ -1408,8 +1492,9 @@ void Bridge::handle_presence(Session &s, json_t *msg) {
     if (current || json_is_null(p) || p == nullptr) return finish(out.get());
     // Made at an older version: move it through the ops committed since.
     auto request = share(msg);
-    db_.query("SELECT version, presence::text FROM collab.transform_presence($1, $2, $3::bigint, $4::jsonb)",
-              {std::string(c), std::string(d), std::to_string(v), dump(p)},
+    db_.query("SELECT version, presence::text FROM collab.transform_presence($1::jsonb, $2, $3, $4::bigint, "
+              "$5::jsonb)",
+              {dump(actor(s.identity).get()), std::string(c), std::string(d), std::to_string(v), dump(p)},
               [this, sid, request, finish, shared_out = share(out.get())](DbResult &&r) {
                   Session *s2 = find(sid);
                   if (s2 == nullptr) return;
@@ -1475,6 +1560,135 @@ void Bridge::flush_presence() {
         {dump(arr.get())}, [](DbResult &&r) {
             if (!r.ok)
                 log_event(LogLevel::Warn, "presence_relay_failed", {{"sqlstate", r.sqlstate}, {"message", r.message}});
+        });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Access control: identities, re-checks when rights change, revocation
+
+Json Bridge::actor(const Identity &who) {
+    Json a = own(json_pack("{s:s%}", "user", who.user.data(), who.user.size()));
+    json_object_set_new(a.get(), "org", who.org.empty() ? json_null() : json_stringn(who.org.data(), who.org.size()));
+    return a;
+}
+
+const Identity *Bridge::identity(SessionId id) const {
+    auto it = sessions_.find(id);
+    return it == sessions_.end() ? nullptr : &it->second->identity;
+}
+
+void Bridge::close_where(const std::function<bool(const Identity &)> &match, int code, const std::string &reason) {
+    for (auto &[id, s] : sessions_) {
+        if (s->closing || !match(s->identity)) continue;
+        log_event(LogLevel::Info, "socket_closed_by_auth",
+                  {{"session", static_cast<std::int64_t>(id)},
+                   {"user", s->identity.user},
+                   {"code", static_cast<std::int64_t>(code)},
+                   {"reason", reason}});
+        transport_.close(id, code, reason);
+    }
+}
+
+std::string Bridge::presence_key(const Session &s, const std::string &channel) {
+    if (channel.find('.') != std::string::npos) return channel; // ShareDB document presence: collection.id
+    return "org:" + s.identity.org + '\x1f' + channel;
+}
+
+void Bridge::authorize_channel(Session &s, json_t *request, const std::string &channel,
+                               std::function<void(Session &)> fn) {
+    const std::size_t dot = channel.find('.');
+    if (dot == std::string::npos) return fn(s); // a plain channel: shared within the organization
+    auto it = s.channel_rights.find(channel);
+    if (it != s.channel_rights.end()) {
+        if (it->second) return fn(s);
+        return send_error(s, request, "ERR_SNAPSHOT_READS_REJECTED",
+                          "presence channel \"" + channel + "\" belongs to a document this user may not read");
+    }
+    const std::string c = channel.substr(0, dot), d = channel.substr(dot + 1);
+    Json req = own(json_pack("[{s:s%,s:s%,s:o}]", "c", c.data(), c.size(), "d", d.data(), d.size(), "a",
+                             actor(s.identity).release()));
+    const SessionId sid = s.id;
+    db_.query("SELECT i, rank FROM collab.check_access_many($1::jsonb)", {dump(req.get())},
+              [this, sid, channel, fn = std::move(fn), request = share(request)](DbResult &&r) {
+                  Session *s2 = find(sid);
+                  if (s2 == nullptr) return;
+                  if (!r.ok) return send_error(*s2, request.get(), sharedb_code(r.sqlstate), r.message);
+                  const bool allowed = !r.rows.empty() && to_int(r.rows[0][1]) >= 1;
+                  if (s2->channel_rights.size() >= static_cast<std::size_t>(config_.max_subscriptions))
+                      s2->channel_rights.clear(); // bounded: forgotten answers are asked again
+                  s2->channel_rights[channel] = allowed;
+                  if (allowed) return fn(*s2);
+                  send_error(*s2, request.get(), "ERR_SNAPSHOT_READS_REJECTED",
+                             "presence channel \"" + channel + "\" belongs to a document this user may not read");
+              });
+}
+
+void Bridge::lose_read_access(Session &s, const std::string &c, const std::string &d) {
+    const std::string key = doc_key(c, d);
+    auto it = s.docs.find(key);
+    if (it != s.docs.end() && it->second.subscribed) unsubscribe_doc(s, c, d);
+    Json msg = own(json_pack("{s:s,s:s%,s:s%,s:{s:s,s:s}}", "a", "op", "c", c.data(), c.size(), "d", d.data(), d.size(),
+                             "error", "code", "ERR_SNAPSHOT_READS_REJECTED", "message",
+                             "this user may no longer read the document: its subscription has ended"));
+    send(s, msg.get());
+}
+
+void Bridge::recheck_access() {
+    struct Check {
+        SessionId session;
+        std::string c, d, channel; // channel empty: a document subscription
+    };
+    std::vector<Check> checks;
+    Json req = own(json_array());
+    for (auto &[id, s] : sessions_) {
+        if (s->closing) continue;
+        for (const auto &[key, st] : s->docs) {
+            if (!st.subscribed) continue;
+            checks.push_back({id, st.c, st.d, {}});
+            json_array_append_new(req.get(), json_pack("{s:s%,s:s%,s:o}", "c", st.c.data(), st.c.size(), "d",
+                                                       st.d.data(), st.d.size(), "a", actor(s->identity).release()));
+        }
+        std::map<std::string, bool> rights;
+        rights.swap(s->channel_rights); // grants may have added rights too: ask again on next use
+        for (const auto &[channel, allowed] : rights) {
+            if (!allowed || s->presence_channels.count(channel) == 0) continue;
+            const std::size_t dot = channel.find('.');
+            checks.push_back({id, channel.substr(0, dot), channel.substr(dot + 1), channel});
+            json_array_append_new(req.get(), json_pack("{s:s,s:s,s:o}", "c", checks.back().c.c_str(), "d",
+                                                       checks.back().d.c_str(), "a", actor(s->identity).release()));
+        }
+    }
+    if (checks.empty()) return;
+    db_.query(
+        "SELECT i, rank FROM collab.check_access_many($1::jsonb)", {dump(req.get())},
+        [this, checks = std::move(checks)](DbResult &&r) {
+            if (!r.ok) {
+                log_event(LogLevel::Warn, "access_recheck_failed", {{"sqlstate", r.sqlstate}, {"message", r.message}});
+                transport_.schedule(500000, [this] { recheck_access(); });
+                return;
+            }
+            for (const auto &row : r.rows) {
+                const std::size_t i = static_cast<std::size_t>(to_int(row[0]));
+                if (i >= checks.size()) continue;
+                const Check &ck = checks[i];
+                Session *s = find(ck.session);
+                if (s == nullptr) continue;
+                const bool allowed = to_int(row[1]) >= 1;
+                if (ck.channel.empty()) {
+                    if (!allowed) lose_read_access(*s, ck.c, ck.d);
+                    continue;
+                }
+                s->channel_rights[ck.channel] = allowed;
+                if (allowed) continue;
+                s->presence_channels.erase(ck.channel);
+                auto it = presence_subscribers_.find(ck.channel);
+                if (it != presence_subscribers_.end()) {
+                    it->second.erase(s->id);
+                    if (it->second.empty()) presence_subscribers_.erase(it);
+                }
+                retract_presence(*s, ck.channel);
+            }
+            log_event(LogLevel::Info, "access_rechecked", {{"checks", static_cast<std::int64_t>(r.rows.size())}});
         });
 }
 

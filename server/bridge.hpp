@@ -43,6 +43,18 @@ class Transport {
 constexpr int kCloseServiceRestart = 1012; // draining; reconnect elsewhere
 constexpr int kCloseInternalError = 1011;  // a commit's outcome is unknown; reconnect and resubmit
 constexpr int kCloseSlowConsumer = 4008;   // outbound queue overflow
+constexpr int kCloseTokenExpired = 4001;   // the access token expired: refresh it and reconnect
+constexpr int kCloseRevoked = 4003;        // the user or session was revoked, or the token is no longer valid
+
+// Who a socket acts for: the verified access token's subject and organization.
+struct Identity {
+    std::string user;     // the token's sub ("anonymous" with --insecure-no-auth)
+    std::string org;      // empty: no organization
+    std::string sid, jti; // session id (built-in tokens) and token id, for revocation
+    std::int64_t iat = 0; // issued at (Unix seconds), for user revocation
+    std::int64_t exp = 0; // expiry (Unix seconds); 0: none (--insecure-no-auth)
+    std::string ip;       // the client's address
+};
 
 struct JsonDeleter {
     void operator()(json_t *j) const noexcept { json_decref(j); }
@@ -58,7 +70,14 @@ class Bridge {
     void start();
     bool ready() const; // client ids and error codes loaded
 
-    void open_session(SessionId id);
+    void open_session(SessionId id, Identity identity);
+    const Identity *identity(SessionId id) const;
+    // Closes (after queued messages) every session whose identity matches.
+    void close_where(const std::function<bool(const Identity &)> &match, int code, const std::string &reason);
+    // collab_auth notifications other than ACL changes ("keys", "revocation:N") go to this handler.
+    void on_auth_event(std::function<void(const std::string &payload)> handler) { auth_event_ = std::move(handler); }
+    // Rights changed: re-check every open subscription and presence channel; end the ones that lost their right.
+    void recheck_access();
     void close_session(SessionId id);
     void on_message(SessionId id, std::string_view text);
     void on_binary_message(SessionId id);
@@ -76,7 +95,7 @@ class Bridge {
     void close_all(int code, const std::string &reason);
 
     // GET /docs/<collection>/<id>: fetch the snapshot and call back with (status, etag, body).
-    void http_snapshot(const std::string &collection, const std::string &id,
+    void http_snapshot(const Identity &who, const std::string &collection, const std::string &id,
                        std::function<void(int status, std::int64_t version, std::string body)> done);
 
   private:
@@ -140,6 +159,15 @@ class Bridge {
 
     Session *find(SessionId id);
     void load_settings();
+    static Json actor(const Identity &who);
+    // The key a presence channel is relayed under: ShareDB's document channels ("collection.id") as they are (reading
+    // them needs the viewer right), other channels within the user's organization.
+    static std::string presence_key(const Session &s, const std::string &channel);
+    // Runs fn if the session may use the presence channel (checked once per channel), else answers request with an
+    // error.
+    void authorize_channel(Session &s, json_t *request, const std::string &channel, std::function<void(Session &)> fn);
+    void lose_read_access(Session &s, const std::string &c, const std::string &d);
+    std::function<void(const std::string &)> auth_event_;
 
     const Config &config_;
     Database &db_;
@@ -170,6 +198,7 @@ class Bridge {
 
     std::vector<std::string> presence_out_; // NOTIFY payloads waiting to be sent
     bool presence_timer_ = false;
+    bool recheck_scheduled_ = false;
     std::map<std::string, std::set<SessionId>> presence_subscribers_; // channel -> sessions
 };
 

@@ -28,7 +28,40 @@ struct Flag {
     const char *help;
     std::function<std::string(const Config &)> show_default;
     std::function<std::string(Config &, std::string_view)> set;
+    bool boolean = false; // given without a value (--name) or as --name=true|false
 };
+
+std::string parse_bool(std::string_view v, bool &out) {
+    if (v == "true" || v == "1" || v == "yes" || v == "on") {
+        out = true;
+        return "";
+    }
+    if (v == "false" || v == "0" || v == "no" || v == "off") {
+        out = false;
+        return "";
+    }
+    return "'" + std::string(v) + "' is not true or false";
+}
+
+std::function<std::string(Config &, std::string_view)> boolean(bool Config::*field) {
+    return [field](Config &c, std::string_view v) { return parse_bool(v, c.*field); };
+}
+
+std::function<std::string(const Config &)> show_bool(bool Config::*field) {
+    return [field](const Config &c) { return std::string(c.*field ? "true" : "false"); };
+}
+
+std::function<std::string(Config &, std::string_view)> text(std::string Config::*field, bool allow_empty = true) {
+    return [field, allow_empty](Config &c, std::string_view v) -> std::string {
+        if (!allow_empty && v.empty()) return "must not be empty";
+        c.*field = std::string(v);
+        return "";
+    };
+}
+
+std::function<std::string(const Config &)> show_text(std::string Config::*field) {
+    return [field](const Config &c) { return (c.*field).empty() ? std::string("none") : c.*field; };
+}
 
 std::string env_name(std::string_view flag) {
     std::string env = "COLLAB_BRIDGE_";
@@ -191,6 +224,82 @@ const std::vector<Flag> &flags() {
          "on SIGTERM: report not ready, stop accepting, and wait up to S seconds for in-flight commits before "
          "closing sockets with 1012 (0-3600)",
          show(&Config::drain_timeout_s), number(&Config::drain_timeout_s, 0, 3600, " s")},
+        {"jwt-hs256-secret-file", "FILE", "Authentication",
+         "verify HS256 access tokens of an external issuer with the secret in FILE (at least 32 random bytes; one "
+         "trailing newline is ignored); needs --jwt-issuer and --jwt-audience",
+         show_text(&Config::jwt_hs256_secret_file), text(&Config::jwt_hs256_secret_file)},
+        {"jwt-public-key-file", "FILE", "Authentication",
+         "verify access tokens of an external issuer with the PEM public key in FILE (RSA >= 2048 bits: RS256; EC "
+         "P-256: ES256); needs --jwt-issuer and --jwt-audience",
+         show_text(&Config::jwt_public_key_file), text(&Config::jwt_public_key_file)},
+        {"jwt-jwks-file", "FILE", "Authentication",
+         "verify access tokens of an external issuer with the RSA and EC P-256 keys of the JWK Set in FILE (selected "
+         "by kid); needs --jwt-issuer and --jwt-audience",
+         show_text(&Config::jwt_jwks_file), text(&Config::jwt_jwks_file)},
+        {"jwt-issuer", "ISS", "Authentication", "the iss that external access tokens must carry",
+         show_text(&Config::jwt_issuer), text(&Config::jwt_issuer, false)},
+        {"jwt-audience", "AUD", "Authentication", "the aud that external access tokens must carry (or list)",
+         show_text(&Config::jwt_audience), text(&Config::jwt_audience, false)},
+        {"jwt-org-claim", "NAME", "Authentication",
+         "the claim of an access token that names the user's organization (the user is the sub claim)",
+         [](const Config &c) { return c.jwt_org_claim; }, text(&Config::jwt_org_claim, false)},
+        {"allowed-origin", "ORIGIN", "Authentication",
+         "a browser origin (scheme://host[:port], compared exactly) allowed to open sockets and call /auth/*; "
+         "repeat the flag for several (environment: separated by spaces). Requests with another Origin get 403; "
+         "requests without one (non-browser clients) need a valid token as always",
+         [](const Config &c) {
+             std::string out;
+             for (const std::string &o : c.allowed_origins)
+                 out += (out.empty() ? "" : " ") + o;
+             return out.empty() ? std::string("none (browsers are refused)") : out;
+         },
+         [](Config &c, std::string_view v) -> std::string {
+             std::size_t start = 0;
+             while (start < v.size()) {
+                 std::size_t end = v.find(' ', start);
+                 if (end == std::string_view::npos) end = v.size();
+                 std::string_view o = v.substr(start, end - start);
+                 if (!o.empty()) {
+                     if (!(o.starts_with("http://") || o.starts_with("https://")) || o.back() == '/' ||
+                         o.find('*') != std::string_view::npos)
+                         return quoted(o) + " is not an origin: write scheme://host[:port], without path, trailing "
+                                            "slash or wildcard";
+                     c.allowed_origins.emplace_back(o);
+                 }
+                 start = end + 1;
+             }
+             return "";
+         }},
+        {"insecure-no-auth", "", "Authentication",
+         "FOR LOCAL DEVELOPMENT AND BENCHMARKS ONLY: accept sockets without a token; each acts as the user "
+         "'anonymous' (which still needs rights: SELECT collab.grant(collection, NULL, 'user:anonymous', 'editor'))",
+         show_bool(&Config::insecure_no_auth), boolean(&Config::insecure_no_auth), true},
+        {"dev-login", "", "Authentication",
+         "FOR DEVELOPMENT ONLY: serve POST /auth/dev-login, which logs in as any user named in the request; also "
+         "needs pg_collab.dev_login = on in the database",
+         show_bool(&Config::dev_login), boolean(&Config::dev_login), true},
+        {"insecure-cookies", "", "Authentication",
+         "set the session cookies without the Secure attribute, so that http://localhost works during development",
+         show_bool(&Config::insecure_cookies), boolean(&Config::insecure_cookies), true},
+        {"access-token-ttl", "S", "Authentication", "lifetime of the built-in service's access tokens (60-3600)",
+         show(&Config::access_token_ttl_s), number(&Config::access_token_ttl_s, 60, 3600, " s")},
+        {"refresh-token-ttl", "S", "Authentication", "lifetime of the built-in service's refresh tokens (60-31536000)",
+         show(&Config::refresh_token_ttl_s), number(&Config::refresh_token_ttl_s, 60, 31536000, " s")},
+        {"refresh-grace", "S", "Authentication",
+         "a rotated refresh token may be used again within S seconds (a lost response); later reuse revokes the "
+         "session (0-60)",
+         show(&Config::refresh_grace_s), number(&Config::refresh_grace_s, 0, 60, " s")},
+        {"max-connections-per-user", "N", "Authentication", "open sockets per user (1-1000000)",
+         show(&Config::max_connections_per_user), number(&Config::max_connections_per_user, 1, 1000000)},
+        {"max-connections-per-ip", "N", "Authentication", "open sockets per client IP address (1-1000000)",
+         show(&Config::max_connections_per_ip), number(&Config::max_connections_per_ip, 1, 1000000)},
+        {"max-unauthenticated", "N", "Authentication",
+         "HTTP connections that have not (yet) become authenticated sockets (1-1000000)",
+         show(&Config::max_unauthenticated), number(&Config::max_unauthenticated, 1, 1000000)},
+        {"auth-rate-limit", "N", "Authentication",
+         "requests to /auth/* per client IP address per minute; more get 429 (1-100000)",
+         show(&Config::auth_rate_limit), number(&Config::auth_rate_limit, 1, 100000)},
+
         {"log-level", "LEVEL", "Lifecycle",
          "least severe log level written to stderr (one JSON object per line): debug, info, warn or error",
          [](const Config &c) { return c.log_level; },
@@ -253,7 +362,7 @@ std::string config_help() {
             section = f.section;
             out += "\n" + section + ":\n";
         }
-        out += "  --" + std::string(f.name) + " " + f.arg + "\n";
+        out += "  --" + std::string(f.name) + (f.boolean ? "" : " ") + f.arg + "\n";
         wrap(out,
              std::string(f.help) + ". Environment: " + env_name(f.name) + ". Default: " + f.show_default(defaults) +
                  ".",
@@ -301,6 +410,10 @@ ConfigStatus try_parse_config(int argc, char **argv, Config &out, std::string &e
             error = "unknown flag --" + std::string(name);
             return ConfigStatus::Error;
         }
+        if (!has_value && f->boolean) {
+            value = "true";
+            has_value = true;
+        }
         if (!has_value) {
             if (i + 1 >= argc) {
                 error = "--" + std::string(name) + " needs a value (" + f->arg + ")";
@@ -318,6 +431,13 @@ ConfigStatus try_parse_config(int argc, char **argv, Config &out, std::string &e
         error = "--idle-timeout (" + std::to_string(c.idle_timeout_s) + ") must be greater than --ping-interval (" +
                 std::to_string(c.ping_interval_s) + "): a socket is pinged after --ping-interval idle seconds and " +
                 "closed when no pong came within --idle-timeout";
+        return ConfigStatus::Error;
+    }
+    const bool external_keys =
+        !c.jwt_hs256_secret_file.empty() || !c.jwt_public_key_file.empty() || !c.jwt_jwks_file.empty();
+    if (external_keys && (c.jwt_issuer.empty() || c.jwt_audience.empty())) {
+        error = "tokens of an external issuer (--jwt-hs256-secret-file, --jwt-public-key-file, --jwt-jwks-file) are "
+                "only accepted with --jwt-issuer and --jwt-audience: give both, as your identity provider issues them";
         return ConfigStatus::Error;
     }
     if (c.db.backoff_min_ms > c.db.backoff_max_ms) {

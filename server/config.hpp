@@ -27,6 +27,25 @@ struct Config {
     int drain_timeout_s = 10;       // --drain-timeout S      SIGTERM: time to finish in-flight commits
     std::string log_level = "info"; // --log-level LEVEL      debug, info, warn, error
     std::string web_root;           // --web-root DIR         static files (empty: none)
+
+    // Authentication (docs/security.md). Without --insecure-no-auth every socket needs a valid access token.
+    std::string jwt_hs256_secret_file;        // --jwt-hs256-secret-file FILE
+    std::string jwt_public_key_file;          // --jwt-public-key-file FILE (PEM: RS256 or ES256)
+    std::string jwt_jwks_file;                // --jwt-jwks-file FILE
+    std::string jwt_issuer;                   // --jwt-issuer ISS       required with an external key
+    std::string jwt_audience;                 // --jwt-audience AUD     required with an external key
+    std::string jwt_org_claim = "org";        // --jwt-org-claim NAME   the claim naming the user's organization
+    std::vector<std::string> allowed_origins; // --allowed-origin ORIGIN (repeatable; exact match)
+    bool insecure_no_auth = false;            // --insecure-no-auth     every socket acts as user "anonymous"
+    bool dev_login = false;                   // --dev-login            POST /auth/dev-login (needs pg_collab.dev_login)
+    bool insecure_cookies = false;            // --insecure-cookies     cookies without Secure (http://localhost)
+    int access_token_ttl_s = 900;             // --access-token-ttl S
+    int refresh_token_ttl_s = 1209600;        // --refresh-token-ttl S
+    int refresh_grace_s = 10;                 // --refresh-grace S
+    int max_connections_per_user = 100;       // --max-connections-per-user N
+    int max_connections_per_ip = 2000;        // --max-connections-per-ip N
+    int max_unauthenticated = 1000;           // --max-unauthenticated N  HTTP connections not (yet) upgraded
+    int auth_rate_limit = 30;                 // --auth-rate-limit N    /auth/* requests per IP per minute
 };
 
 // Parses argv and the environment. Prints --help and exits 0; on a bad flag prints what was wrong and exits 2.

@@ -36,7 +36,7 @@ struct DbConfig {
     std::string conninfo; // libpq conninfo; empty = libpq's PG* environment variables
     int pool_size = 4;    // query connections
     std::string application_name = "collab-bridge";
-    std::vector<std::string> listen_channels{"collab", "collab_presence"}; // the change feed and presence relay
+    std::vector<std::string> listen_channels{"collab", "collab_presence", "collab_auth"}; // feed, presence, auth
     int backoff_min_ms = 100; // reconnect backoff: jittered exponential between these
     int backoff_max_ms = 5000;
     int connect_timeout_ms = 10000;  // one connection attempt (libpq's connect_timeout does not apply: async connect)

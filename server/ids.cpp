@@ -32,27 +32,30 @@ bool is_hex(std::string_view s) {
 
 } // namespace
 
-std::string ClientIds::mac(std::string_view random_part) const {
+std::string ClientIds::mac(std::string_view random_part, std::string_view user) const {
     unsigned char out[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
+    std::string message(random_part);
+    message += ':';
+    message += user;
     if (HMAC(EVP_sha256(), secret_.data(), static_cast<int>(secret_.size()),
-             reinterpret_cast<const unsigned char *>(random_part.data()), random_part.size(), out, &len) == nullptr)
+             reinterpret_cast<const unsigned char *>(message.data()), message.size(), out, &len) == nullptr)
         throw std::runtime_error("HMAC-SHA256 failed");
     return to_hex(out, kMacBytes);
 }
 
-std::string ClientIds::issue() const {
+std::string ClientIds::issue(std::string_view user) const {
     if (secret_.empty()) throw std::logic_error("client ids requested before the secret was loaded");
     unsigned char random[kRandomBytes];
     if (RAND_bytes(random, sizeof(random)) != 1) throw std::runtime_error("RAND_bytes failed");
     const std::string r = to_hex(random, sizeof(random));
-    return r + mac(r);
+    return r + mac(r, user);
 }
 
-bool ClientIds::verify(std::string_view id) const {
+bool ClientIds::verify(std::string_view id, std::string_view user) const {
     if (secret_.empty() || id.size() != 2 * (kRandomBytes + kMacBytes) || !is_hex(id)) return false;
     const std::string_view r = id.substr(0, 2 * kRandomBytes);
-    const std::string expected = mac(r);
+    const std::string expected = mac(r, user);
     return CRYPTO_memcmp(expected.data(), id.data() + r.size(), expected.size()) == 0;
 }
 

@@ -12,12 +12,13 @@ class ClientIds {
     // secret: the hex text of collab.bridge_client_id_secret().
     void set_secret(std::string secret) { secret_ = std::move(secret); }
     bool ready() const { return !secret_.empty(); }
-    // 32 random hex digits followed by 24 hex digits of HMAC-SHA256(secret, random).
-    std::string issue() const;
-    bool verify(std::string_view id) const;
+    // 32 random hex digits followed by 24 hex digits of HMAC-SHA256(secret, random ":" user): an id is bound to the
+    // user it was issued to (the extension checks the same binding on every submit).
+    std::string issue(std::string_view user) const;
+    bool verify(std::string_view id, std::string_view user) const;
 
   private:
-    std::string mac(std::string_view random_part) const;
+    std::string mac(std::string_view random_part, std::string_view user) const;
     std::string secret_;
 };
 

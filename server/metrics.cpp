@@ -118,6 +118,10 @@ std::string Metrics::render(bool db_ready, bool feed_ready, bool draining) const
     scalar(out, p + "notifications_total", "counter", "Change-feed notifications received.", notifications);
     scalar(out, p + "slow_consumers_closed_total", "counter",
            "Sockets closed because their outbound queue was over its limit.", slow_consumers_closed);
+    scalar(out, p + "auth_refused_total", "counter",
+           "WebSocket handshakes and /auth requests refused (token, origin, connection caps, rate).", auth_refused);
+    scalar(out, p + "auth_sockets_closed_total", "counter",
+           "Sockets closed because their token expired or was revoked.", auth_sockets_closed);
     header(out, p + "errors_total", "counter", "Error replies sent to clients, by ShareDB error code.");
     for (const auto &[code, count] : errors_by_code) {
         out += p + "errors_total{code=\"" + escape_label(code) + "\"} " + std::to_string(count) + "\n";

@@ -10,11 +10,14 @@
 #include <sys/socket.h>
 
 #include <atomic>
+#include <chrono>
 #include <csignal>
+#include <cstdio>
 #include <cstring>
 #include <map>
 #include <unordered_map>
 
+#include "auth.hpp"
 #include "bridge.hpp"
 #include "log.hpp"
 
@@ -49,9 +52,54 @@ bool etag_matches(const std::string &header, const std::string &etag) {
     return false;
 }
 
+std::int64_t unix_now() {
+    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+// A request header's value, or empty.
+std::string header(lws *wsi, lws_token_indexes token) {
+    const int n = lws_hdr_total_length(wsi, token);
+    if (n <= 0) return {};
+    std::string value(static_cast<std::size_t>(n) + 1, '\0');
+    if (lws_hdr_copy(wsi, value.data(), n + 1, token) < 0) return {};
+    value.resize(std::strlen(value.c_str()));
+    return value;
+}
+
+std::string peer_address(lws *wsi) {
+    char buf[128] = {0};
+    lws_get_peer_simple(wsi, buf, sizeof(buf));
+    return buf;
+}
+
+// The query string's parameters, joined with '&'.
+std::string query_string(lws *wsi) {
+    std::string out;
+    char buf[1024];
+    for (int i = 0; i < 64; ++i) {
+        const int n = lws_hdr_copy_fragment(wsi, buf, sizeof(buf), WSI_TOKEN_HTTP_URI_ARGS, i);
+        if (n < 0) break;
+        if (!out.empty()) out += '&';
+        out.append(buf, static_cast<std::size_t>(n));
+    }
+    return out;
+}
+
+std::string error_body(const std::string &code, const std::string &message) {
+    json_t *j = json_pack("{s:{s:s%,s:s%}}", "error", "code", code.data(), code.size(), "message", message.data(),
+                          message.size());
+    char *text = json_dumps(j, JSON_COMPACT);
+    std::string out = text != nullptr ? text : "{}";
+    free(text);
+    json_decref(j);
+    return out;
+}
+
 // One WebSocket connection.
 struct Conn {
     SessionId id = 0;
+    Identity identity;
     lws *wsi = nullptr;
     std::string rx; // message being reassembled from fragments
     bool rx_binary = false;
@@ -67,6 +115,7 @@ struct Conn {
 
 struct WsPss {
     Conn *conn;
+    Identity *pending; // set by the handshake filter, taken by ESTABLISHED
 };
 
 // One HTTP request.
@@ -82,6 +131,8 @@ struct HttpResponse {
 struct HttpPss {
     HttpResponse *response;
     std::uint64_t request_id;
+    std::string *post_body; // POST /auth/*: the body being received
+    std::string *post_path;
 };
 
 class Server final : public Transport {
@@ -117,6 +168,16 @@ class Server final : public Transport {
     static void on_unthrottle(lws_sorted_usec_list_t *sul);
     void on_message(Conn &c);
     void start_http(lws *wsi, HttpPss &pss, const char *uri);
+    void start_auth_request(lws *wsi, std::uint64_t id, const std::string &path, const std::string &body);
+    void finish_session_response(std::uint64_t id, DbResult &&r, bool clear_on_failure);
+    std::vector<std::pair<std::string, std::string>> session_cookies(const std::string &access,
+                                                                     const std::string &refresh) const;
+    std::vector<std::pair<std::string, std::string>> cleared_cookies() const;
+    // The identity of an HTTP request or WebSocket handshake (Origin, query string, token, revocation).
+    AuthResult authenticate_request(lws *wsi, bool websocket);
+    void load_builtin_keys();
+    void load_revocations();
+    void on_auth_event(const std::string &payload);
     void finish_http(std::uint64_t request_id, int status, std::string content_type, std::string body,
                      std::vector<std::pair<std::string, std::string>> headers = {});
     void check_drain();
@@ -127,6 +188,7 @@ class Server final : public Transport {
     std::unique_ptr<Metrics> metrics_;
     std::unique_ptr<Database> db_;
     std::unique_ptr<Bridge> bridge_;
+    std::unique_ptr<Auth> auth_;
     std::unordered_map<SessionId, Conn *> conns_;
     SessionId next_session_ = 1;
     std::unordered_map<std::uint64_t, lws *> http_requests_;
@@ -225,21 +287,57 @@ int Server::ws_callback(lws *wsi, lws_callback_reasons reason, void *user, void 
     auto *pss = static_cast<WsPss *>(user);
     switch (reason) {
     case LWS_CALLBACK_ESTABLISHED: {
+        if (pss->pending == nullptr) return -1; // the handshake filter did not run
         auto *c = new Conn();
         c->id = next_session_++;
         c->wsi = wsi;
+        c->identity = std::move(*pss->pending);
+        delete pss->pending;
+        pss->pending = nullptr;
         c->tokens = 2.0 * config_.rate_limit_per_second;
         c->refilled_at = lws_now_usecs();
         pss->conn = c;
         conns_[c->id] = c;
-        bridge_->open_session(c->id);
+        auth_->opened(c->identity);
+        bridge_->open_session(c->id, c->identity);
         if (draining_) close(c->id, kCloseServiceRestart, "server is restarting");
+        if (c->identity.exp > 0) {
+            // Close when the token expires: the client refreshes it and reconnects (its pending ops are resent).
+            const SessionId sid = c->id;
+            const std::int64_t exp = c->identity.exp;
+            schedule(std::max<std::int64_t>(0, exp - unix_now()) * 1000000 + 500000, [this, sid, exp] {
+                auto it = conns_.find(sid);
+                if (it != conns_.end() && it->second->identity.exp == exp && exp <= unix_now())
+                    close(sid, kCloseTokenExpired, "access token expired: refresh it and reconnect");
+            });
+        }
         return 0;
     }
-    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: {
         if (draining_) {
             lws_return_http_status(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, "this bridge is shutting down");
             return 1;
+        }
+        AuthResult r = authenticate_request(wsi, true);
+        if (r.status == 0) {
+            AuthResult cap = auth_->admit(r.identity);
+            if (cap.status != 0) r = std::move(cap);
+        }
+        if (r.status != 0) {
+            log_event(LogLevel::Info, "socket_refused",
+                      {{"status", static_cast<std::int64_t>(r.status)}, {"code", r.code}, {"ip", peer_address(wsi)}});
+            ++metrics_->auth_refused;
+            lws_return_http_status(wsi, static_cast<unsigned int>(r.status), (r.code + ": " + r.message).c_str());
+            return 1;
+        }
+        delete pss->pending;
+        pss->pending = new Identity(std::move(r.identity));
+        return 0;
+    }
+    case LWS_CALLBACK_WSI_DESTROY:
+        if (pss != nullptr) {
+            delete pss->pending;
+            pss->pending = nullptr;
         }
         return 0;
     case LWS_CALLBACK_RECEIVE: {
@@ -299,6 +397,7 @@ int Server::ws_callback(lws *wsi, lws_callback_reasons reason, void *user, void 
         Conn *c = pss->conn;
         if (c == nullptr) return 0;
         lws_sul_cancel(&c->unthrottle);
+        auth_->closed(c->identity);
         conns_.erase(c->id);
         bridge_->close_session(c->id);
         delete c;
@@ -331,6 +430,17 @@ void Server::start_http(lws *wsi, HttpPss &pss, const char *uri) {
     pss.response = new HttpResponse();
     http_requests_[id] = wsi;
     const std::string path(uri != nullptr ? uri : "/");
+    const bool post = lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0;
+    if (path.rfind("/auth/", 0) == 0) {
+        if (!post)
+            return finish_http(id, 405, "application/json",
+                               error_body("ERR_METHOD_NOT_ALLOWED", "use POST for " + path));
+        const std::string length = header(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH);
+        if (length.empty() || length == "0") return start_auth_request(wsi, id, path, "");
+        pss.post_body = new std::string();
+        pss.post_path = new std::string(path);
+        return; // the body follows (LWS_CALLBACK_HTTP_BODY)
+    }
     if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) == 0) {
         finish_http(id, 405, "application/json",
                     R"({"error":{"code":"ERR_METHOD_NOT_ALLOWED","message":"only GET is supported here"}})");
@@ -356,12 +466,18 @@ void Server::start_http(lws *wsi, HttpPss &pss, const char *uri) {
             return finish_http(
                 id, 400, "application/json",
                 R"({"error":{"code":"ERR_MESSAGE_BADLY_FORMED","message":"use GET /docs/<collection>/<id>"}})");
+        AuthResult who = authenticate_request(wsi, false);
+        if (who.status != 0) {
+            ++metrics_->auth_refused;
+            return finish_http(id, who.status, "application/json", error_body(who.code, who.message),
+                               {{"cache-control:", "no-cache"}});
+        }
         char inm[256] = {0};
         if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_IF_NONE_MATCH) > 0)
             lws_hdr_copy(wsi, inm, sizeof(inm), WSI_TOKEN_HTTP_IF_NONE_MATCH);
         const std::string if_none_match(inm);
         bridge_->http_snapshot(
-            rest.substr(0, slash), rest.substr(slash + 1),
+            who.identity, rest.substr(0, slash), rest.substr(slash + 1),
             [this, id, if_none_match](int status, std::int64_t version, std::string body) {
                 std::vector<std::pair<std::string, std::string>> headers{{"cache-control:", "no-cache"}};
                 if (version >= 0) {
@@ -385,10 +501,25 @@ int Server::http_callback(lws *wsi, lws_callback_reasons reason, void *user, voi
     case LWS_CALLBACK_HTTP:
         start_http(wsi, *pss, static_cast<const char *>(in));
         return 0;
+    case LWS_CALLBACK_HTTP_BODY:
+        if (pss == nullptr || pss->post_body == nullptr) return 0;
+        if (pss->post_body->size() + len > 16384) return -1; // auth requests are small
+        pss->post_body->append(static_cast<const char *>(in), len);
+        return 0;
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION: {
+        if (pss == nullptr || pss->post_body == nullptr) return 0;
+        std::string body = std::move(*pss->post_body), path = std::move(*pss->post_path);
+        delete pss->post_body;
+        delete pss->post_path;
+        pss->post_body = nullptr;
+        pss->post_path = nullptr;
+        start_auth_request(wsi, pss->request_id, path, body);
+        return 0;
+    }
     case LWS_CALLBACK_HTTP_WRITEABLE: {
         if (pss == nullptr || pss->response == nullptr || !pss->response->ready) return 0;
         HttpResponse &r = *pss->response;
-        unsigned char buf[LWS_PRE + 2048];
+        unsigned char buf[LWS_PRE + 8192]; // two session cookies with a JWT fit
         unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + sizeof(buf) - 1;
         if (!r.headers_sent) {
             const bool has_body = r.status != 304;
@@ -427,6 +558,12 @@ int Server::http_callback(lws *wsi, lws_callback_reasons reason, void *user, voi
             delete pss->response;
             pss->response = nullptr;
         }
+        if (pss != nullptr) {
+            delete pss->post_body;
+            delete pss->post_path;
+            pss->post_body = nullptr;
+            pss->post_path = nullptr;
+        }
         return 0;
     case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
         if (draining_) {
@@ -447,6 +584,218 @@ int Server::http_callback(lws *wsi, lws_callback_reasons reason, void *user, voi
     default:
         return lws_callback_http_dummy(wsi, reason, user, in, len);
     }
+}
+
+AuthResult Server::authenticate_request(lws *wsi, bool websocket) {
+    AuthResult r;
+    const std::string origin = header(wsi, WSI_TOKEN_ORIGIN);
+    if (!auth_->origin_allowed(origin)) {
+        r.status = 403;
+        r.code = "origin_not_allowed";
+        r.message = "Origin " + origin + " is not allowed (--allowed-origin)";
+        return r;
+    }
+    if (query_has_token(query_string(wsi))) {
+        // Query strings end up in logs and browser history: a token there is refused (and never logged).
+        r.status = 400;
+        r.code = "token_in_query";
+        r.message = "tokens in the URL are refused: send the access token as the collab_access cookie, an "
+                    "Authorization: Bearer header, or a Sec-WebSocket-Protocol entry access_token.<token>";
+        return r;
+    }
+    std::string token = bearer_token(header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION));
+    if (token.empty() && websocket) token = protocol_token(header(wsi, WSI_TOKEN_PROTOCOL));
+    if (token.empty()) token = cookie_value(header(wsi, WSI_TOKEN_HTTP_COOKIE), kAccessCookie);
+    r = auth_->authenticate(token, unix_now());
+    r.identity.ip = peer_address(wsi);
+    return r;
+}
+
+std::vector<std::pair<std::string, std::string>> Server::session_cookies(const std::string &access,
+                                                                         const std::string &refresh) const {
+    const std::string attrs = std::string("; HttpOnly; SameSite=Strict") + (config_.insecure_cookies ? "" : "; Secure");
+    return {
+        {"set-cookie:", std::string(kAccessCookie) + "=" + access +
+                            "; Path=/; Max-Age=" + std::to_string(config_.access_token_ttl_s) + attrs},
+        {"set-cookie:", std::string(kRefreshCookie) + "=" + refresh +
+                            "; Path=/auth; Max-Age=" + std::to_string(config_.refresh_token_ttl_s) + attrs},
+        {"cache-control:", "no-store"},
+    };
+}
+
+std::vector<std::pair<std::string, std::string>> Server::cleared_cookies() const {
+    const std::string attrs = std::string("; HttpOnly; SameSite=Strict") + (config_.insecure_cookies ? "" : "; Secure");
+    return {
+        {"set-cookie:", std::string(kAccessCookie) + "=; Path=/; Max-Age=0" + attrs},
+        {"set-cookie:", std::string(kRefreshCookie) + "=; Path=/auth; Max-Age=0" + attrs},
+        {"cache-control:", "no-store"},
+    };
+}
+
+// Answers a session-issuing call (exchange_login_ticket, refresh_session): cookies and the session's facts.
+void Server::finish_session_response(std::uint64_t id, DbResult &&r, bool clear_on_failure) {
+    const auto fail = [&](int status, const std::string &code, const std::string &message) {
+        ++metrics_->auth_refused;
+        finish_http(id, status, "application/json", error_body(code, message),
+                    clear_on_failure
+                        ? cleared_cookies()
+                        : std::vector<std::pair<std::string, std::string>>{{"cache-control:", "no-store"}});
+    };
+    if (!r.ok) {
+        const bool client_error = r.sqlstate.rfind("PC", 0) == 0;
+        if (!client_error) log_event(LogLevel::Warn, "auth_request_failed", {{"sqlstate", r.sqlstate}});
+        return fail(client_error ? (r.sqlstate == "PC033" ? 403 : 401) : 503,
+                    client_error ? r.sqlstate : "ERR_DATABASE_UNAVAILABLE", r.message);
+    }
+    if (r.rows.empty()) return fail(401, "PC031", "no session");
+    const auto &row = r.rows[0];
+    const int error_col = r.column("error_code");
+    if (error_col >= 0 && row[static_cast<std::size_t>(error_col)])
+        return fail(401, *row[static_cast<std::size_t>(error_col)],
+                    "the refresh token was used again after it had been rotated: the session is revoked; log in "
+                    "again");
+    const auto col = [&](const char *name) -> std::string {
+        const int i = r.column(name);
+        return i >= 0 && row[static_cast<std::size_t>(i)] ? *row[static_cast<std::size_t>(i)] : std::string();
+    };
+    json_t *body = json_pack("{s:s,s:s,s:s,s:s}", "user", col("user_id").c_str(), "session_id",
+                             col("session_id").c_str(), "access_expires_at", col("access_expires_at").c_str(),
+                             "refresh_expires_at", col("refresh_expires_at").c_str());
+    const std::string org = col("org");
+    json_object_set_new(body, "org", org.empty() ? json_null() : json_string(org.c_str()));
+    char *text = json_dumps(body, JSON_COMPACT);
+    std::string out = text != nullptr ? text : "{}";
+    free(text);
+    json_decref(body);
+    finish_http(id, 200, "application/json", out, session_cookies(col("access_token"), col("refresh_token")));
+}
+
+void Server::start_auth_request(lws *wsi, std::uint64_t id, const std::string &path, const std::string &body) {
+    const std::string ip = peer_address(wsi);
+    const std::string origin = header(wsi, WSI_TOKEN_ORIGIN);
+    if (!auth_->origin_allowed(origin)) {
+        ++metrics_->auth_refused;
+        return finish_http(id, 403, "application/json",
+                           error_body("origin_not_allowed", "Origin " + origin + " is not allowed (--allowed-origin)"));
+    }
+    if (!auth_->allow_auth_request(ip, lws_now_usecs() / 1000)) {
+        ++metrics_->auth_refused;
+        return finish_http(id, 429, "application/json",
+                           error_body("too_many_auth_requests", "too many /auth requests from this address (at most " +
+                                                                    std::to_string(config_.auth_rate_limit) +
+                                                                    " per minute): wait and retry"));
+    }
+    json_error_t jerr;
+    json_t *j = body.empty() ? json_object() : json_loadb(body.data(), body.size(), 0, &jerr);
+    std::unique_ptr<json_t, JsonDeleter> parsed(j);
+    const auto text_field = [&](const char *name) -> std::string {
+        json_t *v = parsed ? json_object_get(parsed.get(), name) : nullptr;
+        return json_is_string(v) ? std::string(json_string_value(v), json_string_length(v)) : std::string();
+    };
+    if (!parsed || !json_is_object(parsed.get()))
+        return finish_http(id, 400, "application/json",
+                           error_body("ERR_MESSAGE_BADLY_FORMED", "the request body must be a JSON object"));
+    const std::string ttl = std::to_string(config_.access_token_ttl_s);
+    const std::string refresh_ttl = std::to_string(config_.refresh_token_ttl_s);
+    const std::string cookies = header(wsi, WSI_TOKEN_HTTP_COOKIE);
+    if (path == "/auth/session") {
+        const std::string ticket = text_field("ticket");
+        if (ticket.empty())
+            return finish_http(id, 400, "application/json",
+                               error_body("ERR_MESSAGE_BADLY_FORMED",
+                                          "send {\"ticket\": \"...\"}: a ticket from collab.create_login_ticket()"));
+        return db_->query("SELECT * FROM collab.exchange_login_ticket($1, $2::int, $3::int)",
+                          {ticket, ttl, refresh_ttl},
+                          [this, id](DbResult &&r) { finish_session_response(id, std::move(r), false); });
+    }
+    if (path == "/auth/dev-login") {
+        if (!config_.dev_login)
+            return finish_http(id, 404, "application/json",
+                               error_body("ERR_NOT_FOUND", "the development login is off (--dev-login)"));
+        const std::string user = text_field("user"), org = text_field("org");
+        if (user.empty())
+            return finish_http(id, 400, "application/json",
+                               error_body("ERR_MESSAGE_BADLY_FORMED", "send {\"user\": \"name\", \"org\": \"name\"}"));
+        log_event(LogLevel::Warn, "dev_login", {{"user", user}, {"message", "DEVELOPMENT LOGIN: no password checked"}});
+        DbParams params{user, org.empty() ? std::nullopt : std::optional<std::string>(org), ttl, refresh_ttl};
+        return db_->query(
+            "SELECT * FROM collab.exchange_login_ticket(collab.dev_create_login_ticket($1, $2), $3::int, $4::int)",
+            std::move(params), [this, id](DbResult &&r) { finish_session_response(id, std::move(r), false); });
+    }
+    const std::string refresh = cookie_value(cookies, kRefreshCookie);
+    if (path == "/auth/refresh") {
+        if (refresh.empty())
+            return finish_http(id, 401, "application/json",
+                               error_body("PC031", "no refresh token cookie (collab_refresh): log in again"));
+        return db_->query("SELECT * FROM collab.refresh_session($1, $2::int, $3::int, $4::int)",
+                          {refresh, ttl, refresh_ttl, std::to_string(config_.refresh_grace_s)},
+                          [this, id](DbResult &&r) { finish_session_response(id, std::move(r), true); });
+    }
+    if (path == "/auth/logout") {
+        if (refresh.empty())
+            return finish_http(id, 200, "application/json", "{\"logged_out\":false}\n", cleared_cookies());
+        return db_->query("SELECT collab.logout($1)", {refresh}, [this, id](DbResult &&r) {
+            if (!r.ok)
+                return finish_http(id, 503, "application/json", error_body("ERR_DATABASE_UNAVAILABLE", r.message));
+            const bool found = !r.rows.empty() && r.rows[0][0] && *r.rows[0][0] == "t";
+            finish_http(id, 200, "application/json",
+                        std::string("{\"logged_out\":") + (found ? "true" : "false") + "}\n", cleared_cookies());
+        });
+    }
+    finish_http(id, 404, "application/json",
+                error_body("ERR_NOT_FOUND", "no such path: POST /auth/session, /auth/refresh or /auth/logout"));
+}
+
+void Server::load_builtin_keys() {
+    if (auth_->insecure()) return;
+    db_->query("SELECT kid, public_key_pem FROM collab.token_verification_keys()", {}, [this](DbResult &&r) {
+        if (!r.ok) {
+            log_event(LogLevel::Warn, "signing_keys_unavailable", {{"sqlstate", r.sqlstate}, {"message", r.message}});
+            schedule(1000000, [this] { load_builtin_keys(); });
+            return;
+        }
+        std::vector<jwt::BuiltinKey> keys;
+        for (const auto &row : r.rows)
+            if (row[0] && row[1]) keys.push_back({*row[0], *row[1]});
+        try {
+            auth_->set_builtin_keys(keys);
+            log_event(LogLevel::Info, "signing_keys_loaded", {{"keys", static_cast<std::int64_t>(keys.size())}});
+        } catch (const std::exception &e) {
+            log_event(LogLevel::Error, "signing_keys_invalid", {{"message", e.what()}});
+        }
+    });
+}
+
+void Server::load_revocations() {
+    if (auth_->insecure()) return;
+    db_->query(
+        "SELECT id, kind, subject, extract(epoch from revoked_at)::bigint FROM collab.revocations_since($1::bigint)",
+        {std::to_string(auth_->last_revocation_id())}, [this](DbResult &&r) {
+            if (!r.ok) {
+                log_event(LogLevel::Warn, "revocations_unavailable",
+                          {{"sqlstate", r.sqlstate}, {"message", r.message}});
+                schedule(1000000, [this] { load_revocations(); });
+                return;
+            }
+            for (const auto &row : r.rows)
+                if (row[0] && row[1] && row[2] && row[3])
+                    auth_->add_revocation(std::stoll(*row[0]), *row[1], *row[2], std::stoll(*row[3]));
+            auth_->revocations_loaded();
+            if (r.rows.empty()) return;
+            log_event(LogLevel::Info, "revocations_loaded", {{"new", static_cast<std::int64_t>(r.rows.size())}});
+            std::vector<SessionId> revoked;
+            for (const auto &[sid, c] : conns_)
+                if (auth_->revoked(c->identity)) revoked.push_back(sid);
+            for (SessionId sid : revoked) {
+                ++metrics_->auth_sockets_closed;
+                close(sid, kCloseRevoked, "access revoked: log in again");
+            }
+        });
+}
+
+void Server::on_auth_event(const std::string &payload) {
+    if (payload == "keys") return load_builtin_keys();
+    if (payload.rfind("revocation:", 0) == 0) return load_revocations();
 }
 
 // SIGTERM: commit and answer what was received, then close every socket with 1012 and stop.
@@ -472,6 +821,21 @@ void Server::check_drain() {
 
 int Server::run() {
     server_instance = this;
+    try {
+        auth_ = std::make_unique<Auth>(config_);
+    } catch (const std::exception &e) {
+        log_event(LogLevel::Error, "auth_config_invalid", {{"message", e.what()}});
+        std::fprintf(stderr, "collab-bridge: %s\n", e.what());
+        return 1;
+    }
+    if (config_.insecure_no_auth)
+        log_event(LogLevel::Warn, "insecure_no_auth",
+                  {{"message", "--insecure-no-auth: sockets are accepted WITHOUT A TOKEN and act as user "
+                               "'anonymous'. For local development and benchmarks only; never in production."}});
+    if (config_.dev_login)
+        log_event(LogLevel::Warn, "dev_login_enabled",
+                  {{"message", "--dev-login: POST /auth/dev-login logs in as ANY user without a password. For "
+                               "development only."}});
     // Many idle sockets need many descriptors.
     rlimit rl{};
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
@@ -522,9 +886,18 @@ int Server::run() {
     bridge_ = std::make_unique<Bridge>(config_, *db_, *this, *metrics_);
     db_->on_notification(
         [this](const std::string &channel, const std::string &payload) { bridge_->on_notification(channel, payload); });
-    db_->on_feed_state([this](bool up) { bridge_->on_feed_state(up); });
+    bridge_->on_auth_event([this](const std::string &payload) { on_auth_event(payload); });
+    db_->on_feed_state([this](bool up) {
+        bridge_->on_feed_state(up);
+        if (up) { // announcements may have been missed while the feed was down
+            load_builtin_keys();
+            load_revocations();
+        }
+    });
     db_->start();
     bridge_->start();
+    load_builtin_keys();
+    load_revocations();
     log_event(LogLevel::Info, "listening", {{"host", config_.host}, {"port", static_cast<std::int64_t>(config_.port)}});
 
     while (!done_) {

@@ -53,7 +53,7 @@ Datum jsonb_result(const JsonPtr &value) { return jsonb_from_text(json_dump(valu
 
 } // namespace
 
-// collab.create_doc(collection, id, type, data) -> the document's new version
+// collab.create_doc(collection, id, type, data, org) -> the document's new version
 COLLAB_FUNCTION(collab_create_doc) {
     const DocKey key = key_args(fcinfo);
     const OtType &type = type_arg(fcinfo, 2);
@@ -64,7 +64,11 @@ COLLAB_FUNCTION(collab_create_doc) {
         json_object_set_new(create.get(), "data",
                             json_parse(jsonb_arg_text(fcinfo, 3), ErrorKind::DataBadlyFormed, "data").release());
     json_object_set(op.get(), "create", create.get());
-    const SubmitResult r = submit(key, std::nullopt, json_dump(op.get()), std::nullopt, std::nullopt);
+    std::optional<std::string> org;
+    if (PG_NARGS() > 4 && !PG_ARGISNULL(4)) org = text_arg(fcinfo, 4);
+    if (org && org->empty()) throw CollabError(Code::InvalidArgument, "org must be NULL or a non-empty name");
+    const SubmitResult r =
+        submit(key, std::nullopt, json_dump(op.get()), std::nullopt, std::nullopt, DeleteMode::ShareDb, org);
     return Int64GetDatum(r.version + 1);
 }
 
@@ -168,6 +172,30 @@ namespace {
 
 const json_t *member(const json_t *obj, const char *name) { return json_object_get(obj, name); }
 
+// An actor {"user": "...", "org": "..." or null}, as the bridge passes it. Bridge functions require one.
+Actor parse_actor(const json_t *a, const std::string &where) {
+    if (a == nullptr || json_is_null(a))
+        throw CollabError(Code::ActorRequired,
+                          where + "the acting user (\"a\": {\"user\", \"org\"}) is missing: bridge functions "
+                                  "always act for an authenticated user",
+                          "The application acts as the system through collab.submit(), collab.fetch() and friends.");
+    const json_t *user = member(a, "user"), *org = member(a, "org");
+    if (!json_is_object(a) || !json_is_string(user) || json_string_length(user) == 0 ||
+        (org != nullptr && !json_is_null(org) && (!json_is_string(org) || json_string_length(org) == 0)))
+        throw CollabError(Code::InvalidArgument,
+                          where + "the acting user must be {\"user\": non-empty string, \"org\": non-empty string "
+                                  "or null}");
+    Actor out{std::string(json_string_value(user), json_string_length(user)), std::nullopt};
+    if (json_is_string(org)) out.org = std::string(json_string_value(org), json_string_length(org));
+    return out;
+}
+
+Actor actor_arg(FunctionCallInfo fcinfo, int n) {
+    if (PG_ARGISNULL(n)) return parse_actor(nullptr, "");
+    JsonPtr a = json_parse(jsonb_arg_text(fcinfo, n), ErrorKind::InvalidArgument, "actor");
+    return parse_actor(a.get(), "");
+}
+
 BatchRequest parse_batch_request(const json_t *r, std::size_t index) {
     BatchRequest out;
     const std::string where = "request " + std::to_string(index) + ": ";
@@ -192,9 +220,12 @@ BatchRequest parse_batch_request(const json_t *r, std::size_t index) {
         if (json_is_false(member(r, "m"))) out.want_missed = false;
         if (out.src.has_value() != out.seq.has_value())
             throw CollabError(Code::InvalidArgument, where + "\"src\" and \"seq\" must be given together");
+        out.actor = parse_actor(member(r, "a"), where);
     } catch (const CollabError &e) {
         out.key.reset();
-        out.parse_error = e.code() == Code::InvalidArgument ? std::string(e.what()) : where + e.what();
+        const bool prefixed = e.code() == Code::InvalidArgument || e.code() == Code::ActorRequired;
+        out.parse_error = prefixed ? std::string(e.what()) : where + e.what();
+        out.parse_code = e.code() == Code::ActorRequired ? Code::ActorRequired : Code::InvalidArgument;
     }
     return out;
 }
@@ -254,27 +285,98 @@ COLLAB_FUNCTION(collab_submit_many) {
 COLLAB_FUNCTION(collab_fetch_many) {
     JsonPtr reqs = array_arg(fcinfo, 0, "requests");
     std::vector<DocKey> keys;
+    std::vector<Actor> actors;
     for (std::size_t i = 0; i < json_array_size(reqs.get()); ++i) {
         const json_t *r = json_array_get(reqs.get(), i);
         const json_t *c = member(r, "c"), *d = member(r, "d");
+        const std::string where = "request " + std::to_string(i) + ": ";
         if (!json_is_string(c) || !json_is_string(d))
-            throw CollabError(Code::InvalidArgument,
-                              "request " + std::to_string(i) + ": \"c\" (collection) and \"d\" (id) must be strings");
+            throw CollabError(Code::InvalidArgument, where + "\"c\" (collection) and \"d\" (id) must be strings");
         keys.push_back(make_key(json_string_value(c), json_string_value(d)));
+        actors.push_back(parse_actor(member(r, "a"), where));
     }
-    std::vector<SnapshotResult> results;
-    for (const DocKey &k : keys) {
+    struct Row {
+        SnapshotResult snapshot{0, std::nullopt, std::nullopt};
+        std::optional<CollabError> denied;
+    };
+    std::vector<Row> results(keys.size());
+    for (std::size_t i = 0; i < keys.size(); ++i) {
         check_interrupts();
-        results.push_back(fetch_or_empty(k));
+        try {
+            require_right(keys[i], actors[i], Right::Viewer);
+        } catch (const CollabError &e) {
+            results[i].denied = e;
+            continue;
+        }
+        results[i].snapshot = fetch_or_empty(keys[i]);
     }
     pg_guard([&] { InitMaterializedSRF(fcinfo, 0); });
     ReturnSetInfo *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
     for (std::size_t i = 0; i < keys.size(); ++i) {
-        const SnapshotResult &r = results[i];
-        Datum values[5] = {text_datum(keys[i].collection), text_datum(keys[i].id), Int64GetDatum(r.version), 0, 0};
-        bool nulls[5] = {false, false, false, !r.type_uri, !r.data_json};
+        const SnapshotResult &r = results[i].snapshot;
+        const std::optional<CollabError> &denied = results[i].denied;
+        Datum values[7] = {
+            text_datum(keys[i].collection), text_datum(keys[i].id), Int64GetDatum(r.version), 0, 0, 0, 0};
+        bool nulls[7] = {false, false, denied.has_value(), !r.type_uri, !r.data_json, !denied, !denied};
         if (r.type_uri) values[3] = text_datum(*r.type_uri);
         if (r.data_json) values[4] = jsonb_from_text(*r.data_json);
+        if (denied) {
+            values[5] = text_datum(unpack_sql_state(sqlstate(denied->code())));
+            values[6] = text_datum(denied->what());
+        }
+        pg_guard([&] { tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls); });
+    }
+    return static_cast<Datum>(0);
+}
+
+// collab.bridge_snapshot_at(actor, collection, id, version) -> table(version, type, data)
+COLLAB_FUNCTION(collab_bridge_snapshot_at) {
+    const Actor actor = actor_arg(fcinfo, 0);
+    require_arg(fcinfo, 1, "collection");
+    require_arg(fcinfo, 2, "id");
+    require_arg(fcinfo, 3, "version");
+    const DocKey key = make_key(text_arg(fcinfo, 1), text_arg(fcinfo, 2));
+    require_right(key, actor, Right::Viewer);
+    return return_snapshot(fcinfo, snapshot_at(key, PG_GETARG_INT64(3)));
+}
+
+// collab.bridge_snapshot_at_time(actor, collection, id, at) -> table(version, type, data)
+COLLAB_FUNCTION(collab_bridge_snapshot_at_time) {
+    const Actor actor = actor_arg(fcinfo, 0);
+    require_arg(fcinfo, 1, "collection");
+    require_arg(fcinfo, 2, "id");
+    require_arg(fcinfo, 3, "at");
+    const DocKey key = make_key(text_arg(fcinfo, 1), text_arg(fcinfo, 2));
+    require_right(key, actor, Right::Viewer);
+    return return_snapshot(fcinfo, snapshot_at_time(key, PG_GETARG_TIMESTAMPTZ(3)));
+}
+
+// collab.issue_client_id(user_id) -> a client id bound to that user
+COLLAB_FUNCTION(collab_issue_client_id) {
+    require_arg(fcinfo, 0, "user_id");
+    return text_datum(issue_client_id(text_arg(fcinfo, 0)));
+}
+
+// collab.check_access_many(requests) -> table(i, rank): each {"a", "c", "d"}'s right (0 none .. 3 owner)
+COLLAB_FUNCTION(collab_check_access_many) {
+    JsonPtr reqs = array_arg(fcinfo, 0, "requests");
+    std::vector<std::int32_t> ranks;
+    for (std::size_t i = 0; i < json_array_size(reqs.get()); ++i) {
+        const json_t *r = json_array_get(reqs.get(), i);
+        const json_t *c = member(r, "c"), *d = member(r, "d");
+        const std::string where = "request " + std::to_string(i) + ": ";
+        if (!json_is_string(c) || !json_is_string(d))
+            throw CollabError(Code::InvalidArgument, where + "\"c\" (collection) and \"d\" (id) must be strings");
+        const Actor actor = parse_actor(member(r, "a"), where);
+        check_interrupts();
+        ranks.push_back(
+            static_cast<std::int32_t>(access_right(make_key(json_string_value(c), json_string_value(d)), actor)));
+    }
+    pg_guard([&] { InitMaterializedSRF(fcinfo, 0); });
+    ReturnSetInfo *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
+    for (std::size_t i = 0; i < ranks.size(); ++i) {
+        Datum values[2] = {Int32GetDatum(static_cast<std::int32_t>(i)), Int32GetDatum(ranks[i])};
+        bool nulls[2] = {false, false};
         pg_guard([&] { tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls); });
     }
     return static_cast<Datum>(0);

@@ -9,6 +9,11 @@
 #include <unordered_map>
 #include <vector>
 
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+
 #include "text_unicode.hpp"
 #include "types.hpp"
 
@@ -40,6 +45,8 @@ enum PlanId {
     kInsertSnapshot,
     kLoadCheckpoint,
     kVersionAtTime,
+    kAccessRight,
+    kClientIdSecret,
     kPlanCount
 };
 
@@ -62,7 +69,9 @@ const PlanSpec kPlans[kPlanCount] = {
      3,
      {TEXTOID, TEXTOID, INT8OID}},
     {nullptr, 2, {TEXTOID, TEXTOID}}, // kReadDoc, built below
-    {"INSERT INTO collab.documents (collection, id) VALUES ($1, $2) ON CONFLICT DO NOTHING", 2, {TEXTOID, TEXTOID}},
+    {"INSERT INTO collab.documents (collection, id, org) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+     3,
+     {TEXTOID, TEXTOID, TEXTOID}},
     {"SELECT version, op::text FROM collab.ops WHERE collection = $1 AND id = $2 AND src = $3 AND seq = $4",
      4,
      {TEXTOID, TEXTOID, TEXTOID, INT8OID}},
@@ -92,6 +101,15 @@ const PlanSpec kPlans[kPlanCount] = {
     {"SELECT coalesce(max(version) + 1, 0) FROM collab.ops WHERE collection = $1 AND id = $2 AND created_at <= $3",
      3,
      {TEXTOID, TEXTOID, TIMESTAMPTZOID}},
+    // kAccessRight: the same rule as collab.access_rank() (40_access.sql); keep the two in step.
+    {"SELECT CASE WHEN EXISTS (SELECT FROM collab.documents d WHERE d.collection = $1 AND d.id = $2 "
+     "AND d.org IS DISTINCT FROM $4) THEN 0 ELSE coalesce((SELECT max(CASE a.role WHEN 'owner' THEN 3 "
+     "WHEN 'editor' THEN 2 WHEN 'viewer' THEN 1 ELSE 0 END) FROM collab.acl a WHERE a.collection = $1 "
+     "AND (a.doc_id = $2 OR a.doc_id IS NULL) AND (a.principal = 'user:' || $3 OR a.principal = 'org:' || $4)), 0) "
+     "END::bigint",
+     4,
+     {TEXTOID, TEXTOID, TEXTOID, TEXTOID}},
+    {"SELECT secret FROM collab.bridge_secrets WHERE name = 'client_id'", 0, {}},
 };
 
 SPIPlanPtr plans[kPlanCount];
@@ -613,9 +631,10 @@ void write_checkpoint(const DocKey &key, const DocState &st) {
 
 SubmitResult submit_locked(const DocKey &key, std::optional<std::int64_t> base_version, const std::string &op_json,
                            const std::optional<std::string> &src, std::optional<std::int64_t> seq,
-                           DeleteMode delete_mode) {
+                           DeleteMode delete_mode, const std::optional<std::string> &new_doc_org) {
     ParsedOp op = parse_op(op_json, "op");
-    if (op.kind == OpKind::Create) exec(kEnsureDoc, {Arg::text(key.collection), Arg::text(key.id)});
+    if (op.kind == OpKind::Create)
+        exec(kEnsureDoc, {Arg::text(key.collection), Arg::text(key.id), Arg::text(new_doc_org)});
     // The op's size as it will be stored if no transform changes it.
     const std::int64_t guessed_bytes =
         op.kind == OpKind::Edit ? static_cast<std::int64_t>(json_dump(op.edit).size()) : 0;
@@ -765,14 +784,107 @@ DocKey make_key(std::string collection, std::string id) {
     return DocKey{std::move(collection), std::move(id)};
 }
 
+// ---------------------------------------------------------------------------------------------------------------
+// Access control (see 40_access.sql)
+
+namespace {
+
+// Client ids are 32 hex digits of randomness followed by the first 12 bytes, in hex, of
+// HMAC-SHA256(secret, random ":" user): the same as server/ids.cpp.
+constexpr std::size_t kRandomHex = 32, kMacBytes = 12;
+
+std::string hex(const unsigned char *data, std::size_t n) {
+    static const char digits[] = "0123456789abcdef";
+    std::string out(2 * n, '0');
+    for (std::size_t i = 0; i < n; ++i) {
+        out[2 * i] = digits[data[i] >> 4];
+        out[2 * i + 1] = digits[data[i] & 0xF];
+    }
+    return out;
+}
+
+std::string client_id_mac(const std::string &secret, std::string_view random_hex, const std::string &user) {
+    const std::string message = std::string(random_hex) + ":" + user;
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    if (HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+             reinterpret_cast<const unsigned char *>(message.data()), message.size(), mac, &len) == nullptr ||
+        len < kMacBytes)
+        throw CollabError(Code::InvalidArgument, "HMAC-SHA256 failed");
+    return hex(mac, kMacBytes);
+}
+
+bool client_id_matches(const std::string &secret, const std::string &id, const std::string &user) {
+    if (id.size() != kRandomHex + 2 * kMacBytes) return false;
+    const std::string expected = client_id_mac(secret, std::string_view(id).substr(0, kRandomHex), user);
+    return CRYPTO_memcmp(expected.data(), id.data() + kRandomHex, expected.size()) == 0;
+}
+
+std::string actor_name(const Actor &actor) {
+    return "user '" + actor.user + "'" + (actor.org ? " of organization '" + *actor.org + "'" : std::string());
+}
+
+const std::string &client_id_secret() {
+    static std::string secret; // created with the extension and never changed
+    if (secret.empty()) {
+        if (exec(kClientIdSecret, {}, 1) == 0 || !col_text(0, 1))
+            throw CollabError(Code::InvalidArgument, "collab.bridge_secrets holds no client id secret",
+                              "Reinstall the extension: the secret is created by CREATE EXTENSION.");
+        secret = *col_text(0, 1);
+    }
+    return secret;
+}
+
+} // namespace
+
+Right access_right(const DocKey &key, const Actor &actor) {
+    spi_connect();
+    exec(kAccessRight, {Arg::text(key.collection), Arg::text(key.id), Arg::text(actor.user), Arg::text(actor.org)}, 1);
+    const std::int64_t rank = col_int(0, 1).value_or(0);
+    spi_finish();
+    return static_cast<Right>(std::clamp<std::int64_t>(rank, 0, 3));
+}
+
+void require_right(const DocKey &key, const Actor &actor, Right need) {
+    if (access_right(key, actor) >= need) return;
+    if (need == Right::Viewer)
+        throw CollabError(Code::ReadDenied, actor_name(actor) + " may not read document " + doc_name(key),
+                          "Grant a right with collab.grant(collection, id or NULL, principal, 'viewer').");
+    throw CollabError(Code::WriteDenied, actor_name(actor) + " may not change document " + doc_name(key),
+                      "Grant a right with collab.grant(collection, id or NULL, principal, 'editor').");
+}
+
+std::string issue_client_id(const std::string &user) {
+    if (user.empty()) throw CollabError(Code::InvalidArgument, "user_id must not be empty");
+    spi_connect();
+    const std::string secret = client_id_secret();
+    spi_finish();
+    unsigned char random[kRandomHex / 2];
+    if (RAND_bytes(random, sizeof(random)) != 1) throw CollabError(Code::InvalidArgument, "RAND_bytes failed");
+    const std::string r = hex(random, sizeof(random));
+    return r + client_id_mac(secret, r, user);
+}
+
+void require_client_id_of(const Actor &actor, const std::string &src) {
+    spi_connect();
+    const std::string &secret = client_id_secret();
+    spi_finish();
+    if (!client_id_matches(secret, src, actor.user))
+        throw CollabError(Code::ClientIdNotYours,
+                          "the op's client id (src) was not issued to " + actor_name(actor) +
+                              ": a client may only submit with the id its own connection was given",
+                          "Reconnect: the bridge issues a new client id in the handshake.");
+}
+
 SubmitResult submit(const DocKey &key, std::optional<std::int64_t> base_version, const std::string &op_json,
-                    const std::optional<std::string> &src, std::optional<std::int64_t> seq, DeleteMode delete_mode) {
+                    const std::optional<std::string> &src, std::optional<std::int64_t> seq, DeleteMode delete_mode,
+                    const std::optional<std::string> &new_doc_org) {
     if (src.has_value() != seq.has_value())
         throw CollabError(Code::InvalidArgument, "src and seq must be given together (or both NULL)");
     if (seq && *seq < 0) throw CollabError(Code::InvalidArgument, "seq must be >= 0, got " + std::to_string(*seq));
     if (src && src->empty()) throw CollabError(Code::InvalidArgument, "src must not be empty");
     spi_connect();
-    SubmitResult r = submit_locked(key, base_version, op_json, src, seq, delete_mode);
+    SubmitResult r = submit_locked(key, base_version, op_json, src, seq, delete_mode, new_doc_org);
     spi_finish();
     return r;
 }
@@ -833,12 +945,20 @@ std::vector<BatchOutcome> submit_many(const std::vector<BatchRequest> &requests)
         const BatchRequest &r = requests[i];
         BatchOutcome &out = outcomes[i];
         if (r.parse_error) {
-            out.sqlstate = unpack_sql_state(pg::sqlstate(Code::InvalidArgument));
+            out.sqlstate = unpack_sql_state(pg::sqlstate(r.parse_code));
             out.message = *r.parse_error;
             continue;
         }
-        in_subtransaction([&] { out.result = submit(*r.key, r.base_version, r.op_json, r.src, r.seq); }, out.sqlstate,
-                          out.message);
+        in_subtransaction(
+            [&] {
+                if (r.actor) {
+                    require_right(*r.key, *r.actor, Right::Editor);
+                    if (r.src) require_client_id_of(*r.actor, *r.src);
+                }
+                out.result = submit(*r.key, r.base_version, r.op_json, r.src, r.seq, DeleteMode::ShareDb,
+                                    r.actor ? r.actor->org : std::nullopt);
+            },
+            out.sqlstate, out.message);
         if (out.result && !r.want_missed) out.result->missed.clear();
     }
     return outcomes;
@@ -901,7 +1021,8 @@ void define_settings() {
             "pg_collab.checkpoint_min_size", "Op bytes since the last checkpoint that always trigger a new one (kB).",
             nullptr, &checkpoint_min_kb, 64, 1, INT_MAX / 1024, PGC_USERSET, GUC_UNIT_KB, nullptr, nullptr, nullptr);
         DefineCustomBoolVariable(
-            "pg_collab.dev_login", "Allows collab.dev_create_login_ticket(): a login for any user, for development only.",
+            "pg_collab.dev_login",
+            "Allows collab.dev_create_login_ticket(): a login for any user, for development only.",
             "Never turn this on in production: whoever can reach the bridge can then log in as anyone.", &dev_login,
             false, PGC_SUSET, 0, nullptr, nullptr, nullptr);
         MarkGUCPrefixReserved("pg_collab");

@@ -31,6 +31,26 @@ struct SubmitResult {
     std::vector<LoggedOp> missed;
 };
 
+// The authenticated user a bridge acts for. Bridge functions check every request against collab.acl for it; the
+// application's own functions act as the system (no actor).
+struct Actor {
+    std::string user;
+    std::optional<std::string> org; // none: the user belongs to no organization
+};
+
+// Rights, ordered: each includes the ones before it.
+enum class Right { None = 0, Viewer = 1, Editor = 2, Owner = 3 };
+
+// The actor's right on a document (or, for a document that does not exist yet, on what creating it would give).
+// None when the document belongs to another organization than the actor's.
+Right access_right(const DocKey &key, const Actor &actor);
+// Throws ReadDenied (need Viewer) or WriteDenied (need Editor) when the actor's right is lower.
+void require_right(const DocKey &key, const Actor &actor, Right need);
+// A client id bound to user, as a bridge issues them (collab.issue_client_id()).
+std::string issue_client_id(const std::string &user);
+// Throws ClientIdNotYours unless src is a client id that a bridge issued to actor.user.
+void require_client_id_of(const Actor &actor, const std::string &src);
+
 // One op of collab.submit_many().
 struct BatchRequest {
     std::optional<DocKey> key; // none when the request was invalid (see error)
@@ -38,8 +58,10 @@ struct BatchRequest {
     std::string op_json;
     std::optional<std::string> src;
     std::optional<std::int64_t> seq;
-    std::optional<std::string> parse_error; // PC006 message for a request that could not be read
-    bool want_missed = true; // "m": false when the caller streams the document's ops anyway
+    std::optional<std::string> parse_error; // message for a request that could not be read (parse_code)
+    Code parse_code = Code::InvalidArgument;
+    bool want_missed = true;    // "m": false when the caller streams the document's ops anyway
+    std::optional<Actor> actor; // "a": checked for Editor, and src must be the actor's
 };
 
 struct BatchOutcome {
@@ -62,9 +84,11 @@ enum class DeleteMode {
 // Validates collection and id (non-empty, at most 256 bytes, valid text).
 DocKey make_key(std::string collection, std::string id);
 
+// new_doc_org: the organization a document gets when this op creates its row (the first create).
 SubmitResult submit(const DocKey &key, std::optional<std::int64_t> base_version, const std::string &op_json,
                     const std::optional<std::string> &src, std::optional<std::int64_t> seq,
-                    DeleteMode delete_mode = DeleteMode::ShareDb);
+                    DeleteMode delete_mode = DeleteMode::ShareDb,
+                    const std::optional<std::string> &new_doc_org = std::nullopt);
 // Commits each request in its own subtransaction, in (collection, id) order (so that concurrent batches never
 // deadlock); a failing request is reported in its outcome and does not affect the others.
 std::vector<BatchOutcome> submit_many(const std::vector<BatchRequest> &requests);

@@ -25,6 +25,8 @@ CREATE TABLE @extschema@.documents (
     collection         text        COLLATE "C" NOT NULL,
     id                 text        COLLATE "C" NOT NULL,
     type               text,                        -- type URI; NULL before the create and after a delete
+    org                text        COLLATE "C",     -- the organization the document belongs to (NULL: none); set
+                                                    -- when the document is first created, never changed by edits
     version            bigint      NOT NULL DEFAULT 0,
     checkpoint_version bigint,                      -- version of the newest row in collab.snapshots
     tail_ops           integer     NOT NULL DEFAULT 0, -- ops since that checkpoint
@@ -83,14 +85,16 @@ GRANT SELECT ON @extschema@.documents, @extschema@.ops, @extschema@.snapshots TO
 -- Their queries are key lookups, planned once per backend and kept (generic plans). enable_seqscan = off keeps a plan
 -- made while the statistics say a table is empty from scanning the whole, growing op-log ever after.
 
-CREATE FUNCTION @extschema@.create_doc(collection text, id text, type text, data jsonb DEFAULT NULL)
+CREATE FUNCTION @extschema@.create_doc(collection text, id text, type text, data jsonb DEFAULT NULL,
+                                       org text DEFAULT NULL)
 RETURNS bigint
 LANGUAGE c VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 SET enable_seqscan = off
 AS 'MODULE_PATHNAME', 'collab_create_doc';
-COMMENT ON FUNCTION @extschema@.create_doc(text, text, text, jsonb) IS
-'Creates a document of the given type (name or URI) with initial data; returns its new version.';
+COMMENT ON FUNCTION @extschema@.create_doc(text, text, text, jsonb, text) IS
+'Creates a document of the given type (name or URI) with initial data, belonging to organization org (NULL: none; '
+'only users of that organization can be given access); returns its new version.';
 
 CREATE FUNCTION @extschema@.delete_doc(collection text, id text)
 RETURNS bigint
@@ -176,46 +180,61 @@ SET search_path = pg_catalog, pg_temp
 SET enable_seqscan = off
 AS 'MODULE_PATHNAME', 'collab_submit_many';
 COMMENT ON FUNCTION @extschema@.submit_many(jsonb) IS
-'Submits an array of {"c", "d", "v", "op", "src", "seq", "m"} in one transaction, each in its own subtransaction and '
-'in (collection, id) order. Row i answers request i: its version, the op as committed and the ops it was transformed '
-'against ("missed"; left empty when "m" is false), or error_code (SQLSTATE) and error_message.';
+'For the bridge. Submits an array of {"a", "c", "d", "v", "op", "src", "seq", "m"} in one transaction, each in its '
+'own subtransaction and in (collection, id) order. "a" is the acting user {"user", "org"}: it needs the editor right '
+'(PC021 otherwise), its src must have been issued to it (PC022), and a document it creates gets its org. Row i '
+'answers request i: its version, the op as committed and the ops it was transformed against ("missed"; left empty '
+'when "m" is false), or error_code (SQLSTATE) and error_message.';
 
 CREATE FUNCTION @extschema@.fetch_many(requests jsonb)
-RETURNS TABLE (collection text, id text, version bigint, type text, data jsonb)
+RETURNS TABLE (collection text, id text, version bigint, type text, data jsonb, error_code text, error_message text)
 LANGUAGE c VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 SET enable_seqscan = off
 AS 'MODULE_PATHNAME', 'collab_fetch_many';
 COMMENT ON FUNCTION @extschema@.fetch_many(jsonb) IS
-'The current snapshots of an array of {"c", "d"}; a document never created is version 0 with NULL type.';
+'For the bridge. The current snapshots of an array of {"a", "c", "d"} (a: the acting user, who needs the viewer '
+'right; otherwise the row has error_code PC020 and no snapshot); a document never created is version 0 with NULL '
+'type.';
 
 CREATE FUNCTION @extschema@.ops_many(requests jsonb, max_ops_per_document integer DEFAULT 1000)
-RETURNS TABLE (collection text, id text, current_version bigint, version bigint, op jsonb, src text, seq bigint)
+RETURNS TABLE (collection text, id text, current_version bigint, version bigint, op jsonb, src text, seq bigint,
+               denied boolean)
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 SET enable_seqscan = off
 AS $fn$
 BEGIN
+    IF EXISTS (SELECT FROM jsonb_array_elements(requests) e
+                WHERE jsonb_typeof(e -> 'a') IS DISTINCT FROM 'object'
+                   OR jsonb_typeof(e -> 'a' -> 'user') IS DISTINCT FROM 'string') THEN
+        RAISE EXCEPTION 'every request needs the acting user "a": {"user", "org"}'
+            USING ERRCODE = 'PC023', HINT = 'Bridge functions always act for an authenticated user.';
+    END IF;
     -- PL/pgSQL rather than SQL: its query plan is cached, while a SQL set-returning function is planned at every call.
     RETURN QUERY
-    SELECT r.c, r.d, coalesce(doc.version, 0::bigint), o.version, o.op, o.src::text, o.seq
-      FROM jsonb_to_recordset(requests) AS r(c text, d text, "from" bigint)
+    SELECT r.c, r.d, coalesce(doc.version, 0::bigint), o.version, o.op, o.src::text, o.seq, acc.rank < 1
+      FROM jsonb_to_recordset(requests) AS r(c text, d text, "from" bigint, a jsonb)
+      CROSS JOIN LATERAL (SELECT @extschema@.access_rank(r.c, r.d, r.a ->> 'user', r.a ->> 'org') AS rank) acc
       LEFT JOIN @extschema@.documents doc ON doc.collection = r.c AND doc.id = r.d
       LEFT JOIN LATERAL (
            SELECT x.version, x.op, x.src, x.seq
              FROM @extschema@.ops x
-            WHERE x.collection = r.c AND x.id = r.d AND x.version >= r."from" AND x.version < doc.version
+            WHERE acc.rank >= 1
+              AND x.collection = r.c AND x.id = r.d AND x.version >= r."from" AND x.version < doc.version
             ORDER BY x.version
             LIMIT max_ops_per_document) o ON true
      ORDER BY r.c, r.d, o.version;
 END
 $fn$;
 COMMENT ON FUNCTION @extschema@.ops_many(jsonb, integer) IS
-'For an array of {"c", "d", "from"}: each document''s current version (0 if it does not exist) and its committed ops '
-'from version "from" on (at most max_ops_per_document each), in version order, read in one snapshot. A document '
-'without such ops has one row with NULL version and op.';
+'For the bridge. For an array of {"a", "c", "d", "from"} (a: the acting user): each document''s current version (0 '
+'if it does not exist) and its committed ops from version "from" on (at most max_ops_per_document each), in version '
+'order, read in one snapshot. A document without such ops has one row with NULL version and op. When the user may '
+'not read the document, its one row has denied = true and no ops.';
 
-CREATE FUNCTION @extschema@.transform_presence(collection text, id text, from_version bigint, value jsonb)
+CREATE FUNCTION @extschema@.transform_presence(actor jsonb, collection text, id text, from_version bigint,
+                                               value jsonb)
 RETURNS TABLE (version bigint, presence jsonb)
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -229,6 +248,15 @@ DECLARE
     v bigint := from_version;
     p jsonb := value;
 BEGIN
+    IF jsonb_typeof(actor -> 'user') IS DISTINCT FROM 'string' THEN
+        RAISE EXCEPTION 'the acting user {"user", "org"} is missing' USING ERRCODE = 'PC023';
+    END IF;
+    IF @extschema@.access_rank(transform_presence.collection, transform_presence.id,
+                               actor ->> 'user', actor ->> 'org') < 1 THEN
+        RAISE EXCEPTION 'user % may not read document %', quote_literal(actor ->> 'user'),
+            quote_literal(transform_presence.collection || '/' || transform_presence.id)
+            USING ERRCODE = 'PC020';
+    END IF;
     SELECT d.type INTO doc_type FROM @extschema@.documents d
      WHERE d.collection = transform_presence.collection AND d.id = transform_presence.id;
     IF NOT FOUND THEN
@@ -254,9 +282,37 @@ BEGIN
     RETURN QUERY SELECT v, p;
 END
 $fn$;
-COMMENT ON FUNCTION @extschema@.transform_presence(text, text, bigint, jsonb) IS
-'Moves a text-unicode presence value {"index", "length", ...} made at from_version through the ops committed since; '
+COMMENT ON FUNCTION @extschema@.transform_presence(jsonb, text, text, bigint, jsonb) IS
+'For the bridge, acting for user actor {"user", "org"} (who needs the viewer right). Moves a text-unicode presence value {"index", "length", ...} made at from_version through the ops committed since; '
 'returns the current version and the moved value (NULL when the document was deleted or re-created).';
+
+CREATE FUNCTION @extschema@.bridge_snapshot_at(actor jsonb, collection text, id text, version bigint)
+RETURNS TABLE (version bigint, type text, data jsonb)
+LANGUAGE c VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET enable_seqscan = off
+AS 'MODULE_PATHNAME', 'collab_bridge_snapshot_at';
+COMMENT ON FUNCTION @extschema@.bridge_snapshot_at(jsonb, text, text, bigint) IS
+'For the bridge: collab.snapshot_at() for the acting user actor {"user", "org"}, who needs the viewer right (PC020).';
+
+CREATE FUNCTION @extschema@.bridge_snapshot_at_time(actor jsonb, collection text, id text, at timestamptz)
+RETURNS TABLE (version bigint, type text, data jsonb)
+LANGUAGE c VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET enable_seqscan = off
+AS 'MODULE_PATHNAME', 'collab_bridge_snapshot_at_time';
+COMMENT ON FUNCTION @extschema@.bridge_snapshot_at_time(jsonb, text, text, timestamptz) IS
+'For the bridge: collab.snapshot_at_time() for the acting user actor {"user", "org"}, who needs the viewer right.';
+
+CREATE FUNCTION @extschema@.check_access_many(requests jsonb)
+RETURNS TABLE (i integer, rank integer)
+LANGUAGE c VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET enable_seqscan = off
+AS 'MODULE_PATHNAME', 'collab_check_access_many';
+COMMENT ON FUNCTION @extschema@.check_access_many(jsonb) IS
+'For the bridge: the right of each {"a", "c", "d"} (a: the acting user {"user", "org"}): 0 none, 1 viewer, 2 editor, '
+'3 owner. The bridge re-checks open subscriptions with it when rights change.';
 
 -- A secret for signing the client ids that bridges issue, so that any bridge recognises an id issued by another.
 CREATE TABLE @extschema@.bridge_secrets (

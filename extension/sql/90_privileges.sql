@@ -8,7 +8,7 @@
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA @extschema@ FROM PUBLIC;
 
 GRANT EXECUTE ON FUNCTION
-    @extschema@.create_doc(text, text, text, jsonb),
+    @extschema@.create_doc(text, text, text, jsonb, text),
     @extschema@.delete_doc(text, text),
     @extschema@.submit(text, text, bigint, jsonb, text, bigint),
     @extschema@.fetch(text, text),
@@ -32,6 +32,9 @@ GRANT EXECUTE ON FUNCTION
     @extschema@.submit_many(jsonb),
     @extschema@.fetch_many(jsonb),
     @extschema@.ops_many(jsonb, integer),
-    @extschema@.transform_presence(text, text, bigint, jsonb),
+    @extschema@.transform_presence(jsonb, text, text, bigint, jsonb),
+    @extschema@.bridge_snapshot_at(jsonb, text, text, bigint),
+    @extschema@.bridge_snapshot_at_time(jsonb, text, text, timestamptz),
+    @extschema@.check_access_many(jsonb),
     @extschema@.bridge_client_id_secret()
 TO collab_bridge;

@@ -219,7 +219,13 @@ async function setupDatabase() {
       END IF;
     END $$`);
   await sql(`GRANT collab_bridge TO ${BRIDGE_ROLE}`);
+  // Bridges started without {secure: true} run with --insecure-no-auth, where every socket acts as the user
+  // 'anonymous': like any user it needs rights (docs/security.md). These are the collections the protocol tests use.
+  for (const c of ANONYMOUS_COLLECTIONS) await sql("SELECT collab.grant($1, NULL, 'user:anonymous', 'editor')", [c]);
 }
+
+const ANONYMOUS_COLLECTIONS = ['bridge', 'bulk', 'conv', 'cross', 'drain', 'err', 'errors', 'failover', 'hint', 'hist',
+  'http', 'lim', 'metrics', 'notes', 'one', 'pgload', 'pres', 'sql'];
 
 function bridgeConninfo() {
   const { host, port } = pgEnv();
@@ -508,10 +514,12 @@ class Bridge {
   log() { return fs.readFileSync(this.logPath, 'utf8'); }
 }
 
+// opts.secure: run with authentication as configured by args (default: --insecure-no-auth, user 'anonymous').
 async function startBridge(name, args = [], opts = {}) {
-  const b = new Bridge(name, args);
+  const { secure = false, ...startOpts } = opts;
+  const b = new Bridge(name, secure ? args : ['--insecure-no-auth', '--max-connections-per-user', '100000', ...args]);
   bridges.add(b);
-  await b.start(opts);
+  await b.start(startOpts);
   return b;
 }
 

@@ -12,7 +12,9 @@ Usage: scripts/run.sh [--port N] [--bridge-port N] [--fresh]     (make run runs 
 Installs missing packages, builds and installs the extension and collab-bridge, starts the private `run` cluster
 (port 54329, data kept between runs; see scripts/pg-cluster.sh), creates or updates the extension pg_collab in
 database pg_collab, starts one bridge on 127.0.0.1:8080 (as the login role collab_bridge_login, a member of
-collab_bridge), prints how to connect, and keeps running until Ctrl-C, which stops the bridge and the cluster.
+collab_bridge) with the built-in token service and its DEVELOPMENT login (POST /auth/dev-login, any user, no
+password; organization 'dev' may edit the collections notes and docs), prints how to connect, and keeps running
+until Ctrl-C, which stops the bridge and the cluster.
 
   --port N          PostgreSQL listens on 127.0.0.1 port N instead of 54329
   --bridge-port N   the bridge listens on 127.0.0.1 port N instead of 8080
@@ -62,6 +64,9 @@ started=true
 cluster_env=$("${cluster[@]}" env)
 eval "$cluster_env"
 
+if [[ $("$PG_BIN/psql" -X -At -c "select (select count(*) from pg_extension where extname = 'pg_collab') > 0 and to_regclass('collab.acl') is null") == t ]]; then
+  die "the run cluster holds pg_collab from before access control (no collab.acl table), which this bridge cannot serve. It is development data: start over with 'scripts/run.sh --fresh' (deletes the run cluster's data), or drop the extension in database pg_collab yourself."
+fi
 "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 <<'EOF' || die "could not create or update the extension pg_collab (error above)"
 set client_min_messages = warning;
 create extension if not exists pg_collab;
@@ -73,14 +78,22 @@ begin
     end if;
 end
 $$;
+-- DEVELOPMENT ONLY: POST /auth/dev-login logs in as any user (the bridge also needs --dev-login).
+alter database pg_collab set pg_collab.dev_login = on;
+-- Development users log in to organization 'dev', which may edit these collections.
+select collab.grant(c, null, 'org:dev', 'editor') from unnest(array['notes', 'docs']) c;
 EOF
 version=$("$PG_BIN/psql" -X -At -c "select extversion from pg_extension where extname = 'pg_collab'")
 
 step "start collab-bridge on 127.0.0.1:$bridge_port"
 bridge_log="$REPO/.run/bridge.log"
 mkdir -p "$REPO/.run"
+# The built-in token service with the development login (clearly labelled, for this private cluster only);
+# cookies without Secure because this serves http://127.0.0.1.
 "$REPO/build/collab-bridge" --host 127.0.0.1 --port "$bridge_port" \
-  --db "host=$PGHOST port=$PGPORT dbname=pg_collab user=collab_bridge_login" >>"$bridge_log" 2>&1 &
+  --db "host=$PGHOST port=$PGPORT dbname=pg_collab user=collab_bridge_login" \
+  --dev-login --insecure-cookies \
+  --allowed-origin "http://127.0.0.1:$bridge_port" --allowed-origin "http://localhost:$bridge_port" >>"$bridge_log" 2>&1 &
 bridge_pid=$!
 for _ in $(seq 1 100); do
   if curl -fsS "http://127.0.0.1:$bridge_port/readyz" >/dev/null 2>&1; then break; fi
@@ -98,19 +111,27 @@ pg_collab $version is running.
   Health, metrics, snapshots:    http://127.0.0.1:$bridge_port/readyz  /metrics  /docs/<collection>/<id>
   Bridge log:                    $bridge_log
 
-Connect the stock sharedb client (npm i sharedb ws ot-text-unicode):
-
+Sockets need an access token. DEVELOPMENT LOGIN (this private setup only; no password is checked):
+  curl -si -X POST http://127.0.0.1:$bridge_port/auth/dev-login -d '{"user": "alice", "org": "dev"}'
+answers with the session cookies collab_access and collab_refresh. Users of organization 'dev' may edit the
+collections notes and docs (grant more: select collab.grant('COLLECTION', null, 'org:dev', 'editor');).
+Real applications create a login ticket in SQL (collab.create_login_ticket) and POST it to /auth/session:
+see docs/security.md.
+Connect the stock sharedb client (npm i sharedb ws ot-text-unicode; Node 20):
   const ShareDB = require('sharedb/lib/client');
   ShareDB.types.register(require('ot-text-unicode').type);
-  const connection = new ShareDB.Connection(new (require('ws'))('ws://127.0.0.1:$bridge_port/'));
-
+  const res = await fetch('http://127.0.0.1:$bridge_port/auth/dev-login',
+                          { method: 'POST', body: JSON.stringify({ user: 'alice', org: 'dev' }) });
+  const cookie = res.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+  const connection = new ShareDB.Connection(new (require('ws'))('ws://127.0.0.1:$bridge_port/', { headers: { cookie } }));
+  const doc = connection.get('notes', 'hello');
 PostgreSQL 15 runs privately (cluster 'run', port $PGPORT; development only: every local connection is trusted):
 
   psql "host=127.0.0.1 port=$PGPORT dbname=pg_collab user=postgres"
 
 Try:
 
-  select collab.create_doc('notes', 'hello', 'text-unicode', '"Hello"'::jsonb);
+  select collab.create_doc('notes', 'hello', 'text-unicode', '"Hello"'::jsonb, 'dev');
   select * from collab.fetch('notes', 'hello');
 
 (The data is kept between runs, so a second create_doc of notes/hello reports that the document exists.)

@@ -197,6 +197,8 @@ class Server final : public Transport {
     lws_sorted_usec_list_t timer_sul_{};
     lws_usec_t timer_due_ = 0;
     bool draining_ = false;
+    lws_usec_t keys_reloaded_at_ = 0;
+    std::size_t live_wsi_ = 0; // every connection (and the listening socket), for --max-unauthenticated
     lws_usec_t drain_deadline_ = 0;
     bool closing_sockets_ = false;
     lws_usec_t close_deadline_ = 0;
@@ -335,6 +337,7 @@ int Server::ws_callback(lws *wsi, lws_callback_reasons reason, void *user, void 
         return 0;
     }
     case LWS_CALLBACK_WSI_DESTROY:
+        if (live_wsi_ > 0) --live_wsi_;
         if (pss != nullptr) {
             delete pss->pending;
             pss->pending = nullptr;
@@ -565,6 +568,24 @@ int Server::http_callback(lws *wsi, lws_callback_reasons reason, void *user, voi
             pss->post_path = nullptr;
         }
         return 0;
+    case LWS_CALLBACK_WSI_CREATE:
+        ++live_wsi_;
+        return 0;
+    case LWS_CALLBACK_WSI_DESTROY:
+        if (live_wsi_ > 0) --live_wsi_;
+        return 0;
+    case LWS_CALLBACK_FILTER_NETWORK_CONNECTION: {
+        // Connections that are not (yet) authenticated sockets: HTTP requests and handshakes in progress.
+        const std::size_t unauthenticated = live_wsi_ > conns_.size() ? live_wsi_ - conns_.size() : 0;
+        if (unauthenticated >= static_cast<std::size_t>(config_.max_unauthenticated)) {
+            ++metrics_->auth_refused;
+            log_event(LogLevel::Warn, "connection_refused",
+                      {{"reason", "too many unauthenticated connections (--max-unauthenticated)"},
+                       {"unauthenticated", static_cast<std::int64_t>(unauthenticated)}});
+            return 1;
+        }
+        return 0;
+    }
     case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
         if (draining_) {
             lws_return_http_status(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, "this bridge is shutting down");
@@ -608,6 +629,12 @@ AuthResult Server::authenticate_request(lws *wsi, bool websocket) {
     if (token.empty()) token = cookie_value(header(wsi, WSI_TOKEN_HTTP_COOKIE), kAccessCookie);
     r = auth_->authenticate(token, unix_now());
     r.identity.ip = peer_address(wsi);
+    if (r.code == jwt::kTokenKeyUnknown && lws_now_usecs() - keys_reloaded_at_ > 5000000) {
+        // A token signed with a key rotated in a moment ago can arrive before the NOTIFY: look again (at most
+        // every 5 s, so that junk tokens cannot make us query the database).
+        keys_reloaded_at_ = lws_now_usecs();
+        load_builtin_keys();
+    }
     return r;
 }
 

@@ -11,7 +11,8 @@
 #   - a private PostgreSQL 15 cluster (port 55555, durable defaults: fsync, synchronous_commit on) with database
 #     `bench` (CREATE EXTENSION pg_collab; login role bench_bridge, member of collab_bridge) and database `sharedb`
 #     (the tables of sharedb-postgres, created by sharedb-server.js from the adapter's structure.sql);
-#   - for each profile and each server, a fresh server: collab-bridge on 25556 (--log-level warn, otherwise its
+#   - for each profile and each server, a fresh server: collab-bridge on 25556 (--log-level warn, --insecure-no-auth
+#     with user 'anonymous' granted the editor right on collection bench, caps lifted; otherwise its
 #     defaults; add flags with BENCH_BRIDGE_ARGS), ShareDB + sharedb-postgres on 25557, ShareDB + MemoryDB on 25558;
 #     each runs alone while it is measured;
 #   - for max-throughput, pgbench before and after the servers' ramps (the ceiling is the mean of the two): 8 clients
@@ -160,12 +161,18 @@ psql_ -d bench >/dev/null <<EOF
 CREATE EXTENSION pg_collab;
 CREATE ROLE bench_bridge LOGIN;
 GRANT collab_bridge TO bench_bridge;
+-- The bridge runs with --insecure-no-auth (no tokens to mint in a load test): every socket acts as user 'anonymous',
+-- whose rights the database still checks on every request, as for any user.
+SELECT collab.grant('bench', NULL, 'user:anonymous', 'editor');
 CREATE TABLE ref_docs (id int PRIMARY KEY, version bigint NOT NULL);
 CREATE TABLE ref_ops (doc int, version bigint, op jsonb NOT NULL, PRIMARY KEY (doc, version));
 INSERT INTO ref_docs SELECT i, 1 FROM generate_series(1, $MT_CLIENTS) i;
 EOF
 BENCH_CONNINFO="host=127.0.0.1 port=$PG_PORT dbname=bench user=postgres"
 BRIDGE_CONNINFO="host=127.0.0.1 port=$PG_PORT dbname=bench user=bench_bridge"
+# All load comes from one address and one (anonymous) user: lift the per-user, per-address and handshake caps.
+AUTH_ARGS=(--insecure-no-auth --max-connections-per-user 1000000 --max-connections-per-ip 1000000
+  --max-unauthenticated 1000000)
 SHAREDB_CONNINFO="host=127.0.0.1 port=$PG_PORT dbname=sharedb user=postgres"
 
 # --- machine -----------------------------------------------------------------------------------------------------------
@@ -182,7 +189,7 @@ printf 'extension:  %s (installed %s)\n' "$("$PG_BIN/pg_config" --pkglibdir)/pg_
   "$(date -u -r "$("$PG_BIN/pg_config" --pkglibdir)/pg_collab.so" '+%Y-%m-%d %H:%M UTC' 2>/dev/null || echo '?')"
 printf 'npm:        %s\n' "$(cd "$HERE" && node -e 'for (const p of ["sharedb","sharedb-postgres","ws","ot-text-unicode","pg"]) process.stdout.write(p + " " + require(p + "/package.json").version + "  ")')"
 if [[ " $SERVERS " == *" bridge "* ]]; then
-  printf 'bridge:     %s --log-level warn %s(built %s; repository at %s%s)\n' "$BRIDGE_SOURCE" "${BRIDGE_ARGS:+$BRIDGE_ARGS }" \
+  printf 'bridge:     %s --log-level warn %s %s(built %s; repository at %s%s)\n' "$BRIDGE_SOURCE" "${AUTH_ARGS[*]}" "${BRIDGE_ARGS:+$BRIDGE_ARGS }" \
     "$(date -u -r "$BRIDGE" '+%Y-%m-%d %H:%M UTC')" "$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo '?')" \
     "$(git -C "$REPO" status --porcelain -- server mk 2>/dev/null | grep -q . && echo ', server/ has uncommitted changes')"
 fi
@@ -200,7 +207,7 @@ start_server() { # start_server NAME LOGFILE
   case $name in
     bridge)
       # shellcheck disable=SC2086
-      "$BRIDGE" --host 127.0.0.1 --port "$port" --db "$BRIDGE_CONNINFO" --log-level warn $BRIDGE_ARGS >"$log" 2>&1 &
+      "$BRIDGE" --host 127.0.0.1 --port "$port" --db "$BRIDGE_CONNINFO" --log-level warn "${AUTH_ARGS[@]}" $BRIDGE_ARGS >"$log" 2>&1 &
       SERVER_PID=$!
       ;;
     sharedb-postgres)

@@ -75,6 +75,21 @@ CREATE TABLE @extschema@.snapshots (
     PRIMARY KEY (collection, id, version)
 );
 
+-- pg_dump skips the rows of an extension's tables unless they are marked as configuration: mark every table that
+-- holds user data (the op-log's partitions hold its rows).
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.documents', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.snapshots', '');
+DO $dump$
+DECLARE
+    part pg_catalog.regclass;
+BEGIN
+    FOR part IN SELECT i.inhrelid::pg_catalog.regclass FROM pg_catalog.pg_inherits i
+                 WHERE i.inhparent OPERATOR(pg_catalog.=) '@extschema@.ops'::pg_catalog.regclass LOOP
+        PERFORM pg_catalog.pg_extension_config_dump(part, '');  -- one call per statement
+    END LOOP;
+END
+$dump$;
+
 REVOKE ALL ON @extschema@.documents, @extschema@.ops, @extschema@.snapshots FROM PUBLIC;
 GRANT USAGE ON SCHEMA @extschema@ TO collab_app, collab_bridge;
 GRANT SELECT ON @extschema@.documents, @extschema@.ops, @extschema@.snapshots TO collab_app;

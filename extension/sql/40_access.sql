@@ -17,6 +17,7 @@ CREATE TABLE @extschema@.acl (
 );
 CREATE INDEX acl_principal ON @extschema@.acl (collection, principal);
 REVOKE ALL ON @extschema@.acl FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.acl', '');
 GRANT SELECT ON @extschema@.acl TO collab_app;
 COMMENT ON TABLE @extschema@.acl IS
 'Rights on documents: (collection, doc_id or NULL for the whole collection, principal user:<sub> or org:<org>, role '

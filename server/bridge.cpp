@@ -386,12 +386,31 @@ void Bridge::dispatch(Session &s, json_t *msg) {
     if (action == "pu") return handle_presence_subscribe(s, msg, false);
     if (action == "p") return handle_presence(s, msg);
     if (action == "pr") return handle_presence_request(s, msg);
+    if (action == "auth") return handle_reauth(s, msg);
     if (action == "qf" || action == "qs")
         return send_error(s, msg, "ERR_DATABASE_METHOD_NOT_IMPLEMENTED",
                           "queries (qf, qs) are not supported by collab-bridge; fetch documents by id, or query "
                           "collab.documents / collab.fetch() in SQL");
     if (action == "qu") return reply(s, msg, new_object());
     send_error(s, msg, "ERR_MESSAGE_BADLY_FORMED", "unknown action \"" + std::string(action) + "\"");
+}
+
+// {"a": "auth", "token": "<fresh access token>"}: extends the socket's session past its token's expiry (a pg_collab
+// extension of the protocol; the stock client reconnects instead). The token must be valid and name the same user.
+void Bridge::handle_reauth(Session &s, json_t *msg) {
+    const char *token = str(msg, "token");
+    if (token == nullptr || *token == '\0')
+        return send_error(s, msg, "ERR_MESSAGE_BADLY_FORMED", "\"token\" (a fresh access token) must be a string");
+    if (!reauthenticate_) return send_error(s, msg, "ERR_AUTH", "this bridge does not take fresh tokens on a socket");
+    Identity fresh;
+    std::string error = reauthenticate_(s.id, token, fresh);
+    if (!error.empty()) return send_error(s, msg, "ERR_AUTH", error);
+    if (fresh.user != s.identity.user || fresh.org != s.identity.org)
+        return send_error(s, msg, "ERR_AUTH", "the fresh token names another user or organization than this socket's");
+    fresh.ip = s.identity.ip;
+    s.identity = fresh;
+    Json fields = own(json_pack("{s:I}", "exp", static_cast<json_int_t>(fresh.exp)));
+    reply(s, msg, fields.release());
 }
 
 void Bridge::handle_handshake(Session &s, json_t *msg) {

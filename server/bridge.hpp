@@ -76,6 +76,9 @@ class Bridge {
     void close_where(const std::function<bool(const Identity &)> &match, int code, const std::string &reason);
     // collab_auth notifications other than ACL changes ("keys", "revocation:N") go to this handler.
     void on_auth_event(std::function<void(const std::string &payload)> handler) { auth_event_ = std::move(handler); }
+    // Verifies a fresh token sent on an open socket ({"a": "auth"}): fills identity, or returns what is wrong.
+    using Reauthenticate = std::function<std::string(SessionId, const std::string &token, Identity &identity)>;
+    void on_reauthenticate(Reauthenticate fn) { reauthenticate_ = std::move(fn); }
     // Rights changed: re-check every open subscription and presence channel; end the ones that lost their right.
     void recheck_access();
     void close_session(SessionId id);
@@ -117,6 +120,7 @@ class Bridge {
     void handle_presence_subscribe(Session &s, json_t *msg, bool subscribe);
     void handle_presence(Session &s, json_t *msg);
     void handle_presence_request(Session &s, json_t *msg);
+    void handle_reauth(Session &s, json_t *msg);
 
     // replies
     void send(Session &s, json_t *msg);
@@ -168,6 +172,7 @@ class Bridge {
     void authorize_channel(Session &s, json_t *request, const std::string &channel, std::function<void(Session &)> fn);
     void lose_read_access(Session &s, const std::string &c, const std::string &d);
     std::function<void(const std::string &)> auth_event_;
+    Reauthenticate reauthenticate_;
 
     const Config &config_;
     Database &db_;

@@ -176,6 +176,8 @@ class Server final : public Transport {
     // The identity of an HTTP request or WebSocket handshake (Origin, query string, token, revocation).
     AuthResult authenticate_request(lws *wsi, bool websocket);
     void load_builtin_keys();
+    // Closes the socket with 4001 when its token expires, unless a fresh token ({"a": "auth"}) arrived by then.
+    void schedule_expiry(const Conn &c);
     void load_revocations();
     void on_auth_event(const std::string &payload);
     void finish_http(std::uint64_t request_id, int status, std::string content_type, std::string body,
@@ -303,16 +305,7 @@ int Server::ws_callback(lws *wsi, lws_callback_reasons reason, void *user, void 
         auth_->opened(c->identity);
         bridge_->open_session(c->id, c->identity);
         if (draining_) close(c->id, kCloseServiceRestart, "server is restarting");
-        if (c->identity.exp > 0) {
-            // Close when the token expires: the client refreshes it and reconnects (its pending ops are resent).
-            const SessionId sid = c->id;
-            const std::int64_t exp = c->identity.exp;
-            schedule(std::max<std::int64_t>(0, exp - unix_now()) * 1000000 + 500000, [this, sid, exp] {
-                auto it = conns_.find(sid);
-                if (it != conns_.end() && it->second->identity.exp == exp && exp <= unix_now())
-                    close(sid, kCloseTokenExpired, "access token expired: refresh it and reconnect");
-            });
-        }
+        schedule_expiry(*c);
         return 0;
     }
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: {
@@ -773,6 +766,18 @@ void Server::start_auth_request(lws *wsi, std::uint64_t id, const std::string &p
                 error_body("ERR_NOT_FOUND", "no such path: POST /auth/session, /auth/refresh or /auth/logout"));
 }
 
+void Server::schedule_expiry(const Conn &c) {
+    if (c.identity.exp <= 0) return;
+    const SessionId sid = c.id;
+    const std::int64_t exp = c.identity.exp;
+    schedule(std::max<std::int64_t>(0, exp - unix_now()) * 1000000 + 500000, [this, sid, exp] {
+        auto it = conns_.find(sid);
+        if (it == conns_.end() || it->second->identity.exp != exp) return; // gone, or a fresh token arrived
+        ++metrics_->auth_sockets_closed;
+        close(sid, kCloseTokenExpired, "access token expired: refresh it and reconnect");
+    });
+}
+
 void Server::load_builtin_keys() {
     if (auth_->insecure()) return;
     db_->query("SELECT kid, public_key_pem FROM collab.token_verification_keys()", {}, [this](DbResult &&r) {
@@ -914,6 +919,20 @@ int Server::run() {
     db_->on_notification(
         [this](const std::string &channel, const std::string &payload) { bridge_->on_notification(channel, payload); });
     bridge_->on_auth_event([this](const std::string &payload) { on_auth_event(payload); });
+    bridge_->on_reauthenticate([this](SessionId sid, const std::string &token, Identity &identity) -> std::string {
+        auto it = conns_.find(sid);
+        if (it == conns_.end()) return "the socket is closing";
+        AuthResult r = auth_->authenticate(token, unix_now());
+        if (r.status != 0) return r.code + ": " + r.message;
+        if (r.identity.exp == 0) return "this bridge runs without authentication (--insecure-no-auth)";
+        if (r.identity.user != it->second->identity.user || r.identity.org != it->second->identity.org)
+            return "the fresh token names another user or organization than this socket's";
+        r.identity.ip = it->second->identity.ip;
+        it->second->identity = r.identity;
+        identity = r.identity;
+        schedule_expiry(*it->second);
+        return "";
+    });
     db_->on_feed_state([this](bool up) {
         bridge_->on_feed_state(up);
         if (up) { // announcements may have been missed while the feed was down

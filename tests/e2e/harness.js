@@ -931,3 +931,265 @@ module.exports = {
   whenNothingPending, describeConnection, waitDocVersion, assertDocMatchesDb, opMessages, assertOpStreamContiguous, acks,
   assertAcksInOpLog, assertNoClientErrors, rawSocket, RawSocket, cleanup, parseMetrics,
 };
+
+// ---------------------------------------------------------------------------------------------------------------
+// Authentication (auth.test.js, rights.test.js). Bridges started with {secure: true} refuse sockets without an
+// access token. These helpers sign tokens of a test issuer, log in through the built-in token service, and open
+// sockets and stock clients that present a token: `creds` is {token, via, origin, headers} where via is 'bearer'
+// (Authorization header, the default), 'cookie' (collab_access), 'protocol' (Sec-WebSocket-Protocol entry
+// access_token.<token> next to sharedb) or 'none'.
+
+const crypto = require('node:crypto');
+const os = require('node:os');
+
+const b64url = (x) => Buffer.from(typeof x === 'string' ? x : JSON.stringify(x)).toString('base64url');
+const nowSeconds = () => Math.floor(Date.now() / 1000);
+
+// A JWS compact token: header and payload objects, signed with key ({alg: 'HS256', secret} or {alg: 'RS256' |
+// 'ES256', privateKey}); alg 'none' gives an empty signature.
+function signJwt(header, payload, key) {
+  const input = `${b64url(header)}.${b64url(payload)}`;
+  let sig;
+  if (key.alg === 'none') sig = Buffer.alloc(0);
+  else if (key.alg === 'HS256') sig = crypto.createHmac('sha256', key.secret).update(input).digest();
+  else if (key.alg === 'RS256') sig = crypto.sign('sha256', Buffer.from(input), key.privateKey);
+  else if (key.alg === 'ES256') {
+    sig = crypto.sign('sha256', Buffer.from(input), { key: key.privateKey, dsaEncoding: 'ieee-p1363' });
+  } else throw new Error(`signJwt: unknown alg ${key.alg}`);
+  return `${input}.${sig.toString('base64url')}`;
+}
+
+// A test identity provider: an HS256 secret, an RSA key (PEM public key file) and an EC P-256 key (in a JWK Set,
+// kid 'e2e-es256': the built-in service's ES256 keys are also loaded, so ES256 tokens name their key). args(...)
+// gives the bridge flags for the chosen kinds; token(...) signs a token (RS256 by default) valid for 10 minutes.
+function testIssuer({ issuer = 'https://idp.e2e.example', audience = 'collab-e2e' } = {}) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'collab-e2e-keys-'));
+  process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+  const secret = crypto.randomBytes(32).toString('hex');
+  const rsa = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const ec = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const files = {
+    hs256: path.join(dir, 'hs256.secret'),
+    rsaPem: path.join(dir, 'rsa-public.pem'),
+    jwks: path.join(dir, 'jwks.json'),
+  };
+  const rsaPublicPem = rsa.publicKey.export({ type: 'spki', format: 'pem' });
+  fs.writeFileSync(files.hs256, `${secret}\n`);
+  fs.writeFileSync(files.rsaPem, rsaPublicPem);
+  const ecJwk = ec.publicKey.export({ format: 'jwk' });
+  fs.writeFileSync(files.jwks, JSON.stringify({ keys: [{ ...ecJwk, kid: 'e2e-es256', alg: 'ES256', use: 'sig' }] }));
+  const keys = {
+    HS256: { alg: 'HS256', secret },
+    RS256: { alg: 'RS256', privateKey: rsa.privateKey },
+    ES256: { alg: 'ES256', privateKey: ec.privateKey },
+  };
+  return {
+    issuer, audience, files, rsaPublicPem, keys,
+    // kinds: any of 'hs256', 'rsa', 'jwks'
+    args(kinds = ['rsa']) {
+      const out = ['--jwt-issuer', issuer, '--jwt-audience', audience];
+      if (kinds.includes('hs256')) out.push('--jwt-hs256-secret-file', files.hs256);
+      if (kinds.includes('rsa')) out.push('--jwt-public-key-file', files.rsaPem);
+      if (kinds.includes('jwks')) out.push('--jwt-jwks-file', files.jwks);
+      return out;
+    },
+    // The claims of a valid token for sub (org in claim 'org' unless null); `claims` adds or overrides claims
+    // (undefined removes one); `header` likewise; `key` signs instead of the issuer's key for alg.
+    claims(sub, { org = 'acme', ttl = 600, claims = {} } = {}) {
+      const now = nowSeconds();
+      const c = { iss: issuer, aud: audience, sub, iat: now, nbf: now, exp: now + ttl, jti: crypto.randomUUID() };
+      if (org !== null) c.org = org;
+      Object.assign(c, claims);
+      for (const k of Object.keys(c)) if (c[k] === undefined) delete c[k];
+      return c;
+    },
+    token(sub, { alg = 'RS256', header = {}, key, ...rest } = {}) {
+      const h = { alg, typ: 'JWT', ...(alg === 'ES256' ? { kid: 'e2e-es256' } : {}), ...header };
+      for (const k of Object.keys(h)) if (h[k] === undefined) delete h[k];
+      return signJwt(h, this.claims(sub, rest), key || keys[alg]);
+    },
+  };
+}
+
+// Any HTTP request: resolves {status, headers, body}; body (object: sent as JSON) is optional.
+function httpRequest(url, { method = 'GET', headers = {}, body, timeout = GUARD } = {}) {
+  return new Promise((resolve, reject) => {
+    const payload = body === undefined ? undefined : (typeof body === 'string' ? body : JSON.stringify(body));
+    const h = { ...headers };
+    if (payload !== undefined) {
+      if (!Object.keys(h).some((k) => k.toLowerCase() === 'content-type')) h['Content-Type'] = 'application/json';
+      h['Content-Length'] = Buffer.byteLength(payload);
+    }
+    const req = http.request(url, { method, headers: h, agent: false }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c) => { text += c; });
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: text }));
+      res.on('error', reject);
+    });
+    req.setTimeout(timeout, () => req.destroy(new Error(`hang guard: ${method} ${url} took over ${timeout} ms`)));
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+// The Set-Cookie headers of a response: {name: {value, attributes: {lowercased name: value or true}, raw}}.
+function parseSetCookies(headers) {
+  const out = {};
+  for (const raw of [].concat(headers['set-cookie'] || [])) {
+    const [pair, ...attrs] = raw.split(';').map((s) => s.trim());
+    const eq = pair.indexOf('=');
+    const attributes = {};
+    for (const a of attrs) {
+      const i = a.indexOf('=');
+      if (i < 0) attributes[a.toLowerCase()] = true;
+      else attributes[a.slice(0, i).toLowerCase()] = a.slice(i + 1);
+    }
+    out[pair.slice(0, eq)] = { value: pair.slice(eq + 1), attributes, raw };
+  }
+  return out;
+}
+
+// POST /auth/<what> (session, refresh, logout) with optional cookies ({name: value}) and headers.
+async function authPost(bridge, what, { body, cookies = {}, headers = {} } = {}) {
+  const h = { ...headers };
+  const cookie = Object.entries(cookies).map(([k, v]) => `${k}=${v}`).join('; ');
+  if (cookie) h.Cookie = cookie;
+  const res = await httpRequest(`${bridge.httpUrl}/auth/${what}`, { method: 'POST', headers: h, body });
+  let json = null;
+  try {
+    json = JSON.parse(res.body);
+  } catch (err) { /* not JSON */ }
+  return { ...res, json, cookies: parseSetCookies(res.headers) };
+}
+
+// Logs user in through the built-in token service: collab.create_login_ticket (as the application), then POST
+// /auth/session. Returns the response plus access and refresh (the cookie values) and ticket.
+async function login(bridge, user, claims = { org: 'acme' }, { headers = {} } = {}) {
+  const [{ ticket }] = await sql('SELECT collab.create_login_ticket($1, $2::jsonb) AS ticket', [user, JSON.stringify(claims)]);
+  const res = await authPost(bridge, 'session', { body: { ticket }, headers });
+  assert.equal(res.status, 200, `POST /auth/session for ${user}: ${res.status} ${res.body}`);
+  return { ...res, ticket, access: res.cookies.collab_access.value, refresh: res.cookies.collab_refresh.value };
+}
+
+// new WebSocket(url, protocols, options) for creds.
+function credentialSocket(url, creds = {}) {
+  const { token, via = 'bearer', origin, headers = {} } = creds;
+  const h = { ...headers };
+  const protocols = [];
+  if (token !== undefined && via === 'bearer') h.Authorization = `Bearer ${token}`;
+  if (token !== undefined && via === 'cookie') h.Cookie = `collab_access=${token}`;
+  if (token !== undefined && via === 'protocol') protocols.push('sharedb', `access_token.${token}`);
+  const options = { headers: h };
+  if (origin) options.origin = origin;
+  const ws = new WebSocket(url, protocols, options);
+  ws.on('close', (code, reason) => { ws.e2eCloseInfo = { code, reason: String(reason), at: Date.now() }; });
+  return ws;
+}
+
+// What happens to an upgrade: {status: 101, protocol} when the socket opens (it is then closed), {status, body}
+// when the bridge answers with another HTTP status, {status: null, error} when the connection fails without one.
+function upgradeOutcome(url, creds = {}) {
+  return new Promise((resolve) => {
+    const ws = credentialSocket(url, creds);
+    const timer = setTimeout(() => {
+      ws.terminate();
+      resolve({ status: null, error: 'hang guard: no outcome' });
+    }, GUARD);
+    const done = (v) => {
+      clearTimeout(timer);
+      resolve(v);
+    };
+    ws.on('open', () => {
+      const protocol = ws.protocol;
+      ws.close();
+      done({ status: 101, protocol });
+    });
+    ws.on('unexpected-response', (req, res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c) => { body += c; });
+      res.on('end', () => done({ status: res.statusCode, body }));
+      res.on('error', () => done({ status: res.statusCode, body }));
+      res.on('close', () => done({ status: res.statusCode, body }));
+    });
+    ws.on('error', (err) => done({ status: null, error: err.message }));
+  });
+}
+
+// A stock ShareDB connection over a socket made by makeSocket(): like connect(), for sockets with credentials.
+function connectWith(makeSocket, { name = 'client' } = {}) {
+  const ws = makeSocket();
+  const conn = new ShareDB.Connection(ws);
+  conn.e2eName = name;
+  conn.received = [];
+  conn.sent = [];
+  conn.errors = [];
+  conn.sockets = [ws];
+  conn.closeEvents = [];
+  conn.warningsFrom = clientWarnings.length;
+  watchSocket(conn, ws, 0);
+  conn.on('receive', (req) => conn.received.push({ socket: conn.sockets.length - 1, ...clone(req.data) }));
+  conn.on('send', (msg) => conn.sent.push({ socket: conn.sockets.length - 1, ...clone(msg) }));
+  conn.on('error', (err) => conn.errors.push(err));
+  conn.on('doc', (doc) => doc.on('error', (err) => conn.errors.push(err)));
+  connections.add(conn);
+  return conn;
+}
+
+const connectAuth = (url, creds, opts) => connectWith(() => credentialSocket(url, creds), opts);
+async function connectedAuth(url, creds, opts) {
+  const conn = connectAuth(url, creds, opts);
+  await waitConnected(conn);
+  return conn;
+}
+
+// Moves conn to one new socket with creds (bindToSocket); resolves 'connected' or 'failed' (the socket closed
+// first, e.g. a refused upgrade), without retrying.
+async function rebindAuth(conn, url, creds) {
+  const ws = credentialSocket(url, creds);
+  const n = conn.sockets.length;
+  conn.sockets.push(ws);
+  watchSocket(conn, ws, n);
+  conn.bindToSocket(ws);
+  return waitFor(() => {
+    if (conn.sockets.length - 1 !== n) return 'superseded';
+    if (conn.state === 'connected') return 'connected';
+    if (ws.readyState === WebSocket.CLOSED) return 'failed';
+    return false;
+  }, `${conn.e2eName} to connect or fail on ${url}`);
+}
+
+// A RawSocket with credentials in headers (via 'bearer' or 'cookie', plus origin) or offered as a subprotocol (via
+// 'protocol', without other headers).
+async function rawSocketAuth(url, creds, { handshake = true, id = null } = {}) {
+  const { token, via = 'bearer', origin, headers = {} } = creds;
+  let options;
+  if (via === 'protocol') options = ['sharedb', `access_token.${token}`];
+  else {
+    const h = { ...headers };
+    if (via === 'bearer') h.Authorization = `Bearer ${token}`;
+    if (via === 'cookie') h.Cookie = `collab_access=${token}`;
+    options = { headers: h };
+    if (origin) options.origin = origin;
+  }
+  const s = new RawSocket(url, options);
+  rawSockets.add(s);
+  await s.opened;
+  if (handshake) await s.handshake(id);
+  return s;
+}
+
+// Resolves {code, reason, at: Date.now()} when ws closes (at once if it already has).
+// (For sockets made by credentialSocket, which records the close as it happens.)
+function socketClosed(ws) {
+  if (ws.e2eCloseInfo) return Promise.resolve(ws.e2eCloseInfo);
+  return new Promise((resolve) => {
+    ws.once('close', (code, reason) => resolve(ws.e2eCloseInfo || { code, reason: String(reason), at: Date.now() }));
+  });
+}
+
+Object.assign(module.exports, {
+  signJwt, testIssuer, nowSeconds, httpRequest, parseSetCookies, authPost, login, credentialSocket, upgradeOutcome,
+  connectWith, connectAuth, connectedAuth, rebindAuth, rawSocketAuth, socketClosed,
+});

@@ -118,6 +118,8 @@ std::string Metrics::render(bool db_ready, bool feed_ready, bool draining) const
     scalar(out, p + "notifications_total", "counter", "Change-feed notifications received.", notifications);
     scalar(out, p + "slow_consumers_closed_total", "counter",
            "Sockets closed because their outbound queue was over its limit.", slow_consumers_closed);
+    scalar(out, p + "rate_limited_total", "counter",
+           "Times a socket sent more than --rate-limit messages per second and was read more slowly.", rate_limited);
     scalar(out, p + "auth_refused_total", "counter",
            "WebSocket handshakes and /auth requests refused (token, origin, connection caps, rate).", auth_refused);
     scalar(out, p + "auth_sockets_closed_total", "counter",

@@ -36,6 +36,7 @@ struct Metrics {
     std::uint64_t batches = 0;
     std::uint64_t notifications = 0;
     std::uint64_t slow_consumers_closed = 0;
+    std::uint64_t rate_limited = 0;        // times a socket went over --rate-limit and was read more slowly
     std::uint64_t auth_refused = 0;        // sockets and /auth/* requests refused (bad token, origin, caps)
     std::uint64_t auth_sockets_closed = 0; // sockets closed for an expired or revoked token
     std::map<std::string, std::uint64_t> errors_by_code; // ShareDB error code -> count

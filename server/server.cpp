@@ -111,6 +111,7 @@ struct Conn {
     lws_usec_t refilled_at = 0;
     lws_sorted_usec_list_t unthrottle{};
     bool throttled = false;
+    bool rate_warned = false;
 };
 
 struct WsPss {
@@ -281,6 +282,15 @@ void Server::on_message(Conn &c) {
     if (c.rx.capacity() > 65536) c.rx.shrink_to_fit(); // idle sockets keep no large buffers
     if (c.tokens < 0 && !c.throttled) {
         c.throttled = true;
+        ++metrics_->rate_limited;
+        if (!c.rate_warned) { // once per socket: a client over its budget is slowed down, never dropped
+            c.rate_warned = true;
+            log_event(LogLevel::Warn, "socket_rate_limited",
+                      {{"session", static_cast<std::int64_t>(c.id)},
+                       {"user", c.identity.user},
+                       {"limit_per_second", static_cast<std::int64_t>(rate)},
+                       {"message", "messages over --rate-limit: the socket is read more slowly"}});
+        }
         lws_rx_flow_control(c.wsi, 0);
         lws_sul_schedule(context_, 0, &c.unthrottle, on_unthrottle,
                          static_cast<lws_usec_t>((-c.tokens + 1) / rate * 1e6));

@@ -10,6 +10,9 @@ namespace collab::bridge {
 
 namespace {
 
+constexpr std::int64_t kMaxBuiltinLifetime = 3600 + 60; // collab.exchange_login_ticket() allows at most 3600 s
+constexpr std::int64_t kRevokeUndatedSeconds = 86400;
+
 std::string_view trim(std::string_view s) {
     while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
         s.remove_prefix(1);
@@ -83,7 +86,10 @@ AuthResult Auth::authenticate(std::string_view token, std::int64_t now) const {
     r.identity.jti = v.claims.jti;
     r.identity.iat = v.claims.iat;
     r.identity.exp = v.claims.exp;
-    if (revoked(r.identity)) return refuse(401, "token_revoked", "access token refused: it has been revoked");
+    if (v.claims.builtin && v.claims.exp - v.claims.iat > kMaxBuiltinLifetime)
+        return refuse(401, "token_lifetime_invalid",
+                      "access token refused: the built-in service never issues tokens valid for more than an hour");
+    if (revoked(r.identity, now)) return refuse(401, "token_revoked", "access token refused: it has been revoked");
     return r;
 }
 
@@ -93,10 +99,15 @@ bool Auth::origin_allowed(std::string_view origin) const {
            config_.allowed_origins.end();
 }
 
-bool Auth::revoked(const Identity &identity) const {
+bool Auth::revoked(const Identity &identity, std::int64_t now) const {
     if (identity.exp == 0) return false; // --insecure-no-auth
     auto u = revoked_users_.find(identity.user);
-    if (u != revoked_users_.end() && identity.iat <= u->second) return true;
+    if (u != revoked_users_.end()) {
+        if (identity.iat > 0 && identity.iat <= u->second) return true;
+        // A token without iat may predate the revocation: refused for a day after it (longer than external tokens
+        // are expected to live), not forever.
+        if (identity.iat == 0 && now < u->second + kRevokeUndatedSeconds) return true;
+    }
     if (!identity.sid.empty() && revoked_sessions_.count(identity.sid) != 0) return true;
     if (!identity.jti.empty() && revoked_sessions_.count(identity.jti) != 0) return true;
     return false;

@@ -45,8 +45,8 @@ class Auth {
     AuthResult authenticate(std::string_view token, std::int64_t now) const;
     // Whether a request with this Origin header (empty: none, a non-browser client) may proceed.
     bool origin_allowed(std::string_view origin) const;
-    // Whether identity's token has been revoked since it was issued.
-    bool revoked(const Identity &identity) const;
+    // Whether identity's token has been revoked since it was issued (at Unix time now).
+    bool revoked(const Identity &identity, std::int64_t now) const;
 
     void set_builtin_keys(const std::vector<jwt::BuiltinKey> &keys);
     std::int64_t last_revocation_id() const { return last_revocation_id_; }

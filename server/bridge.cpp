@@ -1009,6 +1009,7 @@ void Bridge::on_feed_state(bool up) {
     log_event(LogLevel::Info, "feed_up", {{"documents", static_cast<std::int64_t>(feeds_.size())}});
     for (auto &[key, f] : feeds_)
         if (f->latest >= 0) schedule_feed_fetch(*f);
+    recheck_access(); // an "acl" notification may have been missed too
 }
 
 // ---------------------------------------------------------------------------------------------------------------

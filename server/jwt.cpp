@@ -581,35 +581,44 @@ VerifyResult verify(const KeySet &keys, std::string_view token, const VerifyOpti
         return failure(kTokenAlgNotAllowed,
                        "alg \"" + shown(alg_s) + "\" is not allowed (only HS256, RS256 and ES256)");
     json_t *typ = json_object_get(header.get(), "typ");
-    if (typ != nullptr && !string_equals(typ, "JWT"))
-        return failure(kTokenTypInvalid, "the token header's typ must be \"JWT\"");
+    // "JWT", or the access-token media type of RFC 9068 that identity providers use.
+    if (typ != nullptr && !string_equals(typ, "JWT") && !string_equals(typ, "at+jwt") &&
+        !string_equals(typ, "application/at+jwt"))
+        return failure(kTokenTypInvalid, "the token header's typ must be \"JWT\" (or \"at+jwt\")");
     if (json_object_get(header.get(), "crit") != nullptr)
         return failure(kTokenMalformed, "the token header has crit: no JWS extensions are supported");
 
-    // 3. Key: by kid among our own keys, else the only key pinned to this alg. Never from jku/x5u/x5c/jwk.
+    // 3. Key: by kid among our own keys; a key configured without a kid (a secret or PEM file) takes the tokens of
+    // its alg whatever kid they name, when it is the only such key. Built-in tokens always name their key. Never
+    // from jku/x5u/x5c/jwk.
     const Key *key = nullptr;
     json_t *kid_v = json_object_get(header.get(), "kid");
+    std::string_view kid;
     if (kid_v != nullptr) {
         if (!json_is_string(kid_v)) return failure(kTokenMalformed, "the token header's kid is not a string");
-        const std::string_view kid(json_string_value(kid_v), json_string_length(kid_v));
+        kid = std::string_view(json_string_value(kid_v), json_string_length(kid_v));
         for (const Key &k : keys.keys())
             if (!k.kid.empty() && k.kid == kid) {
                 key = &k;
                 break;
             }
-        if (key == nullptr) return failure(kTokenKeyUnknown, "no key has kid \"" + shown(kid) + "\"");
-    } else {
+    }
+    if (key == nullptr) {
         std::size_t candidates = 0;
         for (const Key &k : keys.keys())
-            if (k.alg == *alg) {
+            if (k.alg == *alg && !k.builtin() && (kid_v == nullptr || k.kid.empty())) {
                 key = &k;
                 ++candidates;
             }
-        if (candidates != 1)
-            return failure(kTokenKeyUnknown, std::string("the token has no kid and ") +
-                                                 (candidates == 0 ? "no key" : std::to_string(candidates) + " keys") +
-                                                 " accept " + alg_name(*alg) +
-                                                 (candidates == 0 ? "" : ": the token must name its key with kid"));
+        if (candidates != 1) {
+            if (kid_v != nullptr && candidates == 0)
+                return failure(kTokenKeyUnknown, "no key has kid \"" + shown(kid) + "\"");
+            return failure(
+                kTokenKeyUnknown,
+                std::string(kid_v != nullptr ? "the token's kid is unknown and " : "the token has no kid and ") +
+                    (candidates == 0 ? "no key" : std::to_string(candidates) + " keys") + " accept " + alg_name(*alg) +
+                    (candidates == 0 ? "" : ": the token must name its key with kid"));
+        }
     }
     if (key->alg != *alg)
         return failure(kTokenAlgMismatch, std::string("the token's alg ") + alg_name(*alg) + " is not " +

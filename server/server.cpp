@@ -177,6 +177,8 @@ class Server final : public Transport {
     // The identity of an HTTP request or WebSocket handshake (Origin, query string, token, revocation).
     AuthResult authenticate_request(lws *wsi, bool websocket);
     void load_builtin_keys();
+    // Reloads the built-in keys every 5 minutes, so that retired keys leave even without a notification.
+    void periodic_key_reload();
     // Closes the socket with 4001 when its token expires, unless a fresh token ({"a": "auth"}) arrived by then.
     void schedule_expiry(const Conn &c);
     void load_revocations();
@@ -664,7 +666,7 @@ std::vector<std::pair<std::string, std::string>> Server::cleared_cookies() const
 
 // Answers a session-issuing call (exchange_login_ticket, refresh_session): cookies and the session's facts.
 void Server::finish_session_response(std::uint64_t id, DbResult &&r, bool clear_on_failure) {
-    const auto fail = [&](int status, const std::string &code, const std::string &message) {
+    const auto fail = [&, this](int status, const std::string &code, const std::string &message) {
         ++metrics_->auth_refused;
         finish_http(id, status, "application/json", error_body(code, message),
                     clear_on_failure
@@ -674,8 +676,10 @@ void Server::finish_session_response(std::uint64_t id, DbResult &&r, bool clear_
     if (!r.ok) {
         const bool client_error = r.sqlstate.rfind("PC", 0) == 0;
         if (!client_error) log_event(LogLevel::Warn, "auth_request_failed", {{"sqlstate", r.sqlstate}});
-        return fail(client_error ? (r.sqlstate == "PC033" ? 403 : 401) : 503,
-                    client_error ? r.sqlstate : "ERR_DATABASE_UNAVAILABLE", r.message);
+        const int status = !client_error ? 503 : r.sqlstate == "PC033" ? 403 : r.sqlstate == "PC006" ? 400 : 401;
+        // Only a refused session clears the cookies: an outage must not log the user out.
+        if (status != 401) clear_on_failure = false;
+        return fail(status, client_error ? r.sqlstate : "ERR_DATABASE_UNAVAILABLE", r.message);
     }
     if (r.rows.empty()) return fail(401, "PC031", "no session");
     const auto &row = r.rows[0];
@@ -788,6 +792,13 @@ void Server::schedule_expiry(const Conn &c) {
     });
 }
 
+void Server::periodic_key_reload() {
+    schedule(300LL * 1000000, [this] {
+        load_builtin_keys();
+        periodic_key_reload();
+    });
+}
+
 void Server::load_builtin_keys() {
     if (auth_->insecure()) return;
     db_->query("SELECT kid, public_key_pem FROM collab.token_verification_keys()", {}, [this](DbResult &&r) {
@@ -827,7 +838,7 @@ void Server::load_revocations() {
             log_event(LogLevel::Info, "revocations_loaded", {{"new", static_cast<std::int64_t>(r.rows.size())}});
             std::vector<SessionId> revoked;
             for (const auto &[sid, c] : conns_)
-                if (auth_->revoked(c->identity)) revoked.push_back(sid);
+                if (auth_->revoked(c->identity, unix_now())) revoked.push_back(sid);
             for (SessionId sid : revoked) {
                 ++metrics_->auth_sockets_closed;
                 close(sid, kCloseRevoked, "access revoked: log in again");
@@ -954,6 +965,7 @@ int Server::run() {
     bridge_->start();
     load_builtin_keys();
     load_revocations();
+    periodic_key_reload();
     log_event(LogLevel::Info, "listening", {{"host", config_.host}, {"port", static_cast<std::int64_t>(config_.port)}});
 
     while (!done_) {

@@ -84,7 +84,7 @@ SELECT collab.fetch('sec', 'doc');
 SELECT * FROM collab.fetch_many('[{"a": {"user": "alice", "org": "acme"}, "c": "sec", "d": "doc"}]');
 RESET ROLE;
 SELECT data, version FROM collab.fetch('sec', 'doc');
-SELECT version, op, src = :'alice_src' AS by_alice FROM collab.ops_since('sec', 'doc', 0);
+SELECT version, op, src = :'alice_src' AS by_alice, user_id FROM collab.ops WHERE collection = 'sec' ORDER BY version;
 
 DROP ROLE regress_collab_bridge_user;
 DROP ROLE regress_collab_app_user;

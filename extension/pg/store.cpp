@@ -79,10 +79,10 @@ const PlanSpec kPlans[kPlanCount] = {
      "AND version < $4 ORDER BY version",
      4,
      {TEXTOID, TEXTOID, INT8OID, INT8OID}},
-    {"INSERT INTO collab.ops (collection, id, version, op, src, seq, created_at) "
-     "VALUES ($1, $2, $3, $4::jsonb, $5, $6, clock_timestamp())",
-     6,
-     {TEXTOID, TEXTOID, INT8OID, TEXTOID, TEXTOID, INT8OID}},
+    {"INSERT INTO collab.ops (collection, id, version, op, src, seq, user_id, created_at) "
+     "VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, clock_timestamp())",
+     7,
+     {TEXTOID, TEXTOID, INT8OID, TEXTOID, TEXTOID, INT8OID, TEXTOID}},
     {"UPDATE collab.documents SET type = $3, version = $4, tail_ops = $5, tail_bytes = $6, "
      "updated_at = clock_timestamp() WHERE collection = $1 AND id = $2",
      6,
@@ -631,7 +631,8 @@ void write_checkpoint(const DocKey &key, const DocState &st) {
 
 SubmitResult submit_locked(const DocKey &key, std::optional<std::int64_t> base_version, const std::string &op_json,
                            const std::optional<std::string> &src, std::optional<std::int64_t> seq,
-                           DeleteMode delete_mode, const std::optional<std::string> &new_doc_org) {
+                           DeleteMode delete_mode, const std::optional<std::string> &new_doc_org,
+                           const std::optional<std::string> &acting_user) {
     ParsedOp op = parse_op(op_json, "op");
     if (op.kind == OpKind::Create)
         exec(kEnsureDoc, {Arg::text(key.collection), Arg::text(key.id), Arg::text(new_doc_org)});
@@ -748,7 +749,7 @@ SubmitResult submit_locked(const DocKey &key, std::optional<std::int64_t> base_v
     cache().account(entry);
 
     exec(kInsertOp, {Arg::text(key.collection), Arg::text(key.id), Arg::int8(current), Arg::text(stored),
-                     Arg::text(src), Arg::int8(seq)});
+                     Arg::text(src), Arg::int8(seq), Arg::text(acting_user)});
     const std::int64_t tail_ops = row->tail_ops + 1;
     const std::int64_t tail_bytes = row->tail_bytes + op_bytes;
     const bool checkpoint = op.kind != OpKind::Edit || tail_ops >= checkpoint_interval ||
@@ -878,13 +879,13 @@ void require_client_id_of(const Actor &actor, const std::string &src) {
 
 SubmitResult submit(const DocKey &key, std::optional<std::int64_t> base_version, const std::string &op_json,
                     const std::optional<std::string> &src, std::optional<std::int64_t> seq, DeleteMode delete_mode,
-                    const std::optional<std::string> &new_doc_org) {
+                    const std::optional<std::string> &new_doc_org, const std::optional<std::string> &acting_user) {
     if (src.has_value() != seq.has_value())
         throw CollabError(Code::InvalidArgument, "src and seq must be given together (or both NULL)");
     if (seq && *seq < 0) throw CollabError(Code::InvalidArgument, "seq must be >= 0, got " + std::to_string(*seq));
     if (src && src->empty()) throw CollabError(Code::InvalidArgument, "src must not be empty");
     spi_connect();
-    SubmitResult r = submit_locked(key, base_version, op_json, src, seq, delete_mode, new_doc_org);
+    SubmitResult r = submit_locked(key, base_version, op_json, src, seq, delete_mode, new_doc_org, acting_user);
     spi_finish();
     return r;
 }
@@ -956,7 +957,8 @@ std::vector<BatchOutcome> submit_many(const std::vector<BatchRequest> &requests)
                     if (r.src) require_client_id_of(*r.actor, *r.src);
                 }
                 out.result = submit(*r.key, r.base_version, r.op_json, r.src, r.seq, DeleteMode::ShareDb,
-                                    r.actor ? r.actor->org : std::nullopt);
+                                    r.actor ? r.actor->org : std::nullopt,
+                                    r.actor ? std::optional<std::string>(r.actor->user) : std::nullopt);
             },
             out.sqlstate, out.message);
         if (out.result && !r.want_missed) out.result->missed.clear();

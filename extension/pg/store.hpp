@@ -88,7 +88,8 @@ DocKey make_key(std::string collection, std::string id);
 SubmitResult submit(const DocKey &key, std::optional<std::int64_t> base_version, const std::string &op_json,
                     const std::optional<std::string> &src, std::optional<std::int64_t> seq,
                     DeleteMode delete_mode = DeleteMode::ShareDb,
-                    const std::optional<std::string> &new_doc_org = std::nullopt);
+                    const std::optional<std::string> &new_doc_org = std::nullopt,
+                    const std::optional<std::string> &acting_user = std::nullopt);
 // Commits each request in its own subtransaction, in (collection, id) order (so that concurrent batches never
 // deadlock); a failing request is reported in its outcome and does not affect the others.
 std::vector<BatchOutcome> submit_many(const std::vector<BatchRequest> &requests);

@@ -413,9 +413,12 @@ TEST_F(JwtTest, TypMustBeJwt) {
     jwt::KeySet ks;
     ks.add_hs256_secret(secret_, kIss, kAud);
     for (const char *h :
-         {R"({"alg":"HS256","typ":"at+jwt"})", R"({"alg":"HS256","typ":"JWS"})", R"({"alg":"HS256","typ":"jwt"})",
+         {R"({"alg":"HS256","typ":"JWS"})", R"({"alg":"HS256","typ":"jwt"})", R"({"alg":"HS256","typ":"AT+JWT"})",
           R"({"alg":"HS256","typ":1})", R"({"alg":"HS256","typ":null})"})
         EXPECT_ERROR(check(ks, make_token(h, claims(), hs())), "token_typ_invalid") << h;
+    // RFC 9068 access tokens, as identity providers issue them.
+    for (const char *h : {R"({"alg":"HS256","typ":"at+jwt"})", R"({"alg":"HS256","typ":"application/at+jwt"})"})
+        EXPECT_TRUE(check(ks, make_token(h, claims(), hs())).ok) << h;
 }
 
 TEST_F(JwtTest, CritAndDuplicateMembersRejected) {
@@ -649,14 +652,22 @@ TEST_F(JwtTest, UnknownKid) {
     ks.add_public_key_pem(public_pem(ec1_.get()), kIss, kAud, "a");
     EXPECT_ERROR(check(ks, make_token(header(Alg::ES256, "c"), claims(), es(ec1_.get()))), "token_key_unknown");
     EXPECT_ERROR(check(ks, make_token(header(Alg::ES256, "A"), claims(), es(ec1_.get()))), "token_key_unknown");
-    // An empty kid names no key, not even a key without a kid.
-    ks.add_public_key_pem(public_pem(ec2_.get()), kIss, kAud);
-    EXPECT_ERROR(check(ks, make_token(R"({"alg":"ES256","kid":""})", claims(), es(ec2_.get()))), "token_key_unknown");
-    EXPECT_ERROR(check(ks, make_token(R"({"alg":"ES256","kid":7})", claims(), es(ec1_.get()))), "token_malformed");
     // Attacker-controlled kid is not echoed raw.
     const auto r = check(ks, make_token(R"({"alg":"ES256","kid":"x\"\n"})", claims(), es(ec1_.get())));
     EXPECT_ERROR(r, "token_key_unknown");
     EXPECT_EQ(r.message.find('\n'), std::string::npos);
+    // A key configured without a kid (a PEM file) takes the tokens of its alg whatever kid they name, as identity
+    // providers put their own kids in tokens; the signature still decides.
+    ks.add_public_key_pem(public_pem(ec2_.get()), kIss, kAud);
+    EXPECT_TRUE(check(ks, make_token(R"({"alg":"ES256","kid":"idp-key-7"})", claims(), es(ec2_.get()))).ok);
+    EXPECT_TRUE(check(ks, make_token(R"({"alg":"ES256","kid":""})", claims(), es(ec2_.get()))).ok);
+    EXPECT_ERROR(check(ks, make_token(R"({"alg":"ES256","kid":"c"})", claims(), es(ec1_.get()))),
+                 "token_signature_invalid");
+    EXPECT_ERROR(check(ks, make_token(R"({"alg":"ES256","kid":7})", claims(), es(ec1_.get()))), "token_malformed");
+    // Built-in keys are never chosen without their kid.
+    jwt::KeySet only_builtin;
+    only_builtin.replace_builtin({{"k1", public_pem(ec1_.get())}});
+    EXPECT_ERROR(check(only_builtin, make_token(header(Alg::ES256), claims(), es(ec1_.get()))), "token_key_unknown");
     // An empty key set.
     EXPECT_ERROR(check(jwt::KeySet(), make_token(header(Alg::ES256), claims(), es(ec1_.get()))), "token_key_unknown");
 }

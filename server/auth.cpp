@@ -70,8 +70,8 @@ AuthResult Auth::authenticate(std::string_view token, std::int64_t now) const {
             return r;
         }
         return refuse(401, "token_missing",
-                      "no access token: log in (POST /auth/session) and send the token as the collab_access cookie, "
-                      "an Authorization: Bearer header, or a Sec-WebSocket-Protocol entry access_token.<token>");
+                      "no access token: log in (POST /auth/session) and send the token as the collab_access cookie or "
+                      "an Authorization: Bearer header (browsers: POST /auth/cookie turns a token into the cookie)");
     }
     if (!ready()) return refuse(503, "auth_starting", "the bridge is loading its keys from the database: retry soon");
     jwt::VerifyOptions options;
@@ -188,18 +188,6 @@ std::string bearer_token(std::string_view header) {
     header = trim(header);
     if (header.size() < 7 || !iequals(header.substr(0, 7), "bearer ")) return {};
     return std::string(trim(header.substr(7)));
-}
-
-std::string protocol_token(std::string_view header) {
-    const std::string_view prefix = kProtocolTokenPrefix;
-    while (!header.empty()) {
-        std::size_t comma = header.find(',');
-        std::string_view item = trim(header.substr(0, comma));
-        header = comma == std::string_view::npos ? std::string_view{} : header.substr(comma + 1);
-        if (item.size() > prefix.size() && item.substr(0, prefix.size()) == prefix)
-            return std::string(item.substr(prefix.size()));
-    }
-    return {};
 }
 
 bool query_has_token(std::string_view query) {

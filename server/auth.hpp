@@ -21,8 +21,6 @@ namespace collab::bridge {
 // Cookie names of the built-in token service.
 inline constexpr const char *kAccessCookie = "collab_access";
 inline constexpr const char *kRefreshCookie = "collab_refresh";
-// A token sent in Sec-WebSocket-Protocol is offered as this prefix followed by the token (next to "sharedb").
-inline constexpr const char *kProtocolTokenPrefix = "access_token.";
 
 struct AuthResult {
     int status = 0;   // 0: accepted; otherwise the HTTP status to refuse with (401, 403, 429, 503)
@@ -83,8 +81,6 @@ class Auth {
 std::string cookie_value(std::string_view header, std::string_view name);
 // The token of an "Authorization: Bearer <token>" header, or empty.
 std::string bearer_token(std::string_view header);
-// The token offered in a Sec-WebSocket-Protocol list ("sharedb, access_token.<jwt>"), or empty.
-std::string protocol_token(std::string_view header);
 // Whether a query string (without "?") names a token parameter (access_token, token, jwt, id_token, auth...).
 bool query_has_token(std::string_view query);
 

@@ -126,6 +126,7 @@ struct Bridge::Session {
     Identity identity;
     std::string client_id;
     std::map<std::string, bool> channel_rights; // document presence channels checked: may read?
+    std::set<std::string> read_denied;          // documents whose catch-up was refused (while its waiters reply)
     std::deque<std::string> out;
     std::size_t out_bytes = 0;
     bool closing = false;
@@ -475,8 +476,12 @@ void Bridge::handle_fetch_or_subscribe(Session &s, json_t *msg, bool subscribe) 
             reply(s2, request.get(), json_pack("{s:O}", "data", snapshot));
         });
     } else {
-        catch_up(s, c, {{d, version}}, subscribe,
-                 [this, request](Session &s2) { reply(s2, request.get(), new_object()); });
+        catch_up(s, c, {{d, version}}, subscribe, [this, request, key = doc_key(c, d)](Session &s2) {
+            if (s2.read_denied.count(key) != 0)
+                return send_error(s2, request.get(), "ERR_SNAPSHOT_READS_REJECTED",
+                                  "this user may not read the document");
+            reply(s2, request.get(), new_object());
+        });
     }
 }
 
@@ -540,8 +545,16 @@ void Bridge::handle_bulk(Session &s, json_t *msg, char kind) {
             reply(s2, request.get(), json_pack("{s:O}", "data", data));
         });
     } else {
-        catch_up(s, coll, versions, kind == 's',
-                 [this, request](Session &s2) { reply(s2, request.get(), new_object()); });
+        std::vector<std::string> keys;
+        for (const auto &[d, v] : versions)
+            keys.push_back(doc_key(coll, d));
+        catch_up(s, coll, versions, kind == 's', [this, request, keys](Session &s2) {
+            for (const std::string &key : keys)
+                if (s2.read_denied.count(key) != 0)
+                    return send_error(s2, request.get(), "ERR_SNAPSHOT_READS_REJECTED",
+                                      "this user may not read every document of the request");
+            reply(s2, request.get(), new_object());
+        });
     }
 }
 
@@ -750,9 +763,13 @@ void Bridge::request_refill(Session &s, const std::string &key) {
             std::vector<std::function<void(Session &)>> waiters;
             waiters.swap(st2.after_refill);
             const std::string c = st2.c, d = st2.d;
-            lose_read_access(*s2, c, d);
+            if (waiters.empty()) return lose_read_access(*s2, c, d); // a live subscription lost its right
+            // A fetch or subscribe from a version is waiting: its reply carries the refusal.
+            if (st2.subscribed) unsubscribe_doc(*s2, c, d);
+            s2->read_denied.insert(key);
             for (auto &w : waiters)
                 if (Session *s3 = find(sid)) w(*s3);
+            if (Session *s3 = find(sid)) s3->read_denied.erase(key);
             return;
         }
         for (OpsRow &row : rows) {

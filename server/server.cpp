@@ -175,7 +175,7 @@ class Server final : public Transport {
                                                                      const std::string &refresh) const;
     std::vector<std::pair<std::string, std::string>> cleared_cookies() const;
     // The identity of an HTTP request or WebSocket handshake (Origin, query string, token, revocation).
-    AuthResult authenticate_request(lws *wsi, bool websocket);
+    AuthResult authenticate_request(lws *wsi);
     void load_builtin_keys();
     // Reloads the built-in keys every 5 minutes, so that retired keys leave even without a notification.
     void periodic_key_reload();
@@ -186,7 +186,9 @@ class Server final : public Transport {
     void finish_http(std::uint64_t request_id, int status, std::string content_type, std::string body,
                      std::vector<std::pair<std::string, std::string>> headers = {});
     void check_drain();
-    bool ready() const { return bridge_->ready() && db_->pool_ready() && db_->feed_ready() && !draining_; }
+    bool ready() const {
+        return bridge_->ready() && auth_->ready() && db_->pool_ready() && db_->feed_ready() && !draining_;
+    }
 
     Config config_;
     lws_context *context_ = nullptr;
@@ -325,7 +327,7 @@ int Server::ws_callback(lws *wsi, lws_callback_reasons reason, void *user, void 
             lws_return_http_status(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, "this bridge is shutting down");
             return 1;
         }
-        AuthResult r = authenticate_request(wsi, true);
+        AuthResult r = authenticate_request(wsi);
         if (r.status == 0) {
             AuthResult cap = auth_->admit(r.identity);
             if (cap.status != 0) r = std::move(cap);
@@ -460,6 +462,7 @@ void Server::start_http(lws *wsi, HttpPss &pss, const char *uri) {
         std::string body = std::string("{\"ready\":") + (ready() ? "true" : "false") +
                            ",\"database\":" + (db ? "true" : "false") + ",\"feed\":" + (feed ? "true" : "false") +
                            ",\"settings\":" + (settings ? "true" : "false") +
+                           ",\"auth\":" + (auth_->ready() ? "true" : "false") +
                            ",\"draining\":" + (draining_ ? "true" : "false") + "}\n";
         return finish_http(id, ready() ? 200 : 503, "application/json", body);
     }
@@ -474,7 +477,7 @@ void Server::start_http(lws *wsi, HttpPss &pss, const char *uri) {
             return finish_http(
                 id, 400, "application/json",
                 R"({"error":{"code":"ERR_MESSAGE_BADLY_FORMED","message":"use GET /docs/<collection>/<id>"}})");
-        AuthResult who = authenticate_request(wsi, false);
+        AuthResult who = authenticate_request(wsi);
         if (who.status != 0) {
             ++metrics_->auth_refused;
             return finish_http(id, who.status, "application/json", error_body(who.code, who.message),
@@ -612,7 +615,7 @@ int Server::http_callback(lws *wsi, lws_callback_reasons reason, void *user, voi
     }
 }
 
-AuthResult Server::authenticate_request(lws *wsi, bool websocket) {
+AuthResult Server::authenticate_request(lws *wsi) {
     AuthResult r;
     const std::string origin = header(wsi, WSI_TOKEN_ORIGIN);
     if (!auth_->origin_allowed(origin)) {
@@ -625,12 +628,11 @@ AuthResult Server::authenticate_request(lws *wsi, bool websocket) {
         // Query strings end up in logs and browser history: a token there is refused (and never logged).
         r.status = 400;
         r.code = "token_in_query";
-        r.message = "tokens in the URL are refused: send the access token as the collab_access cookie, an "
-                    "Authorization: Bearer header, or a Sec-WebSocket-Protocol entry access_token.<token>";
+        r.message = "tokens in the URL are refused: send the access token as the collab_access cookie or an "
+                    "Authorization: Bearer header (browsers: POST /auth/cookie turns a token into the cookie)";
         return r;
     }
     std::string token = bearer_token(header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION));
-    if (token.empty() && websocket) token = protocol_token(header(wsi, WSI_TOKEN_PROTOCOL));
     if (token.empty()) token = cookie_value(header(wsi, WSI_TOKEN_HTTP_COOKIE), kAccessCookie);
     r = auth_->authenticate(token, unix_now());
     r.identity.ip = peer_address(wsi);
@@ -732,6 +734,37 @@ void Server::start_auth_request(lws *wsi, std::uint64_t id, const std::string &p
     const std::string ttl = std::to_string(config_.access_token_ttl_s);
     const std::string refresh_ttl = std::to_string(config_.refresh_token_ttl_s);
     const std::string cookies = header(wsi, WSI_TOKEN_HTTP_COOKIE);
+    if (path == "/auth/cookie") {
+        // For clients that cannot set headers on a WebSocket (browsers) but hold a token (an external issuer's):
+        // the token moves into the HTTP-only collab_access cookie, which the upgrade then carries.
+        const std::string token = bearer_token(header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION));
+        if (token.empty())
+            return finish_http(id, 400, "application/json",
+                               error_body("token_missing", "send the access token as Authorization: Bearer <token>"));
+        AuthResult who = auth_->authenticate(token, unix_now());
+        if (who.status == 0 && who.identity.exp == 0) {
+            who.status = 400;
+            who.code = "auth_disabled";
+            who.message = "this bridge runs with --insecure-no-auth";
+        }
+        if (who.status != 0) {
+            ++metrics_->auth_refused;
+            return finish_http(id, who.status, "application/json", error_body(who.code, who.message));
+        }
+        const std::string attrs =
+            std::string("; HttpOnly; SameSite=Strict") + (config_.insecure_cookies ? "" : "; Secure");
+        const std::int64_t max_age = std::max<std::int64_t>(0, who.identity.exp - unix_now());
+        json_t *body =
+            json_pack("{s:s,s:I}", "user", who.identity.user.c_str(), "exp", static_cast<json_int_t>(who.identity.exp));
+        char *text = json_dumps(body, JSON_COMPACT);
+        std::string out = text != nullptr ? text : "{}";
+        free(text);
+        json_decref(body);
+        return finish_http(id, 200, "application/json", out,
+                           {{"set-cookie:", std::string(kAccessCookie) + "=" + token +
+                                                "; Path=/; Max-Age=" + std::to_string(max_age) + attrs},
+                            {"cache-control:", "no-store"}});
+    }
     if (path == "/auth/session") {
         const std::string ticket = text_field("ticket");
         if (ticket.empty())
@@ -776,8 +809,9 @@ void Server::start_auth_request(lws *wsi, std::uint64_t id, const std::string &p
                         std::string("{\"logged_out\":") + (found ? "true" : "false") + "}\n", cleared_cookies());
         });
     }
-    finish_http(id, 404, "application/json",
-                error_body("ERR_NOT_FOUND", "no such path: POST /auth/session, /auth/refresh or /auth/logout"));
+    finish_http(
+        id, 404, "application/json",
+        error_body("ERR_NOT_FOUND", "no such path: POST /auth/session, /auth/refresh, /auth/logout or /auth/cookie"));
 }
 
 void Server::schedule_expiry(const Conn &c) {

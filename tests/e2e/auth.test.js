@@ -1,6 +1,6 @@
 'use strict';
 // Authentication on bridges started without --insecure-no-auth ({secure: true}): access tokens from the collab_access
-// cookie, an Authorization: Bearer header or a Sec-WebSocket-Protocol entry; bad tokens refused with 401 at the
+// cookie or an Authorization: Bearer header (POST /auth/cookie puts a token into the cookie); bad tokens refused with 401 at the
 // upgrade (nothing read, nothing written); a token in the query string refused with 400; external issuers (RS256 PEM,
 // ES256 in a JWK Set, HS256 secret file) with the stock client; the built-in token service (login ticket, session
 // cookies, rotating refresh tokens, reuse detection, logout); revocation in SQL closing sockets with 4003 on every
@@ -21,14 +21,17 @@ let iss;
 let A; // external RS256 (PEM) and ES256 (JWK Set) keys, plus the built-in service
 let B; // external RS256 (PEM) and HS256 keys, plus the built-in service; --insecure-cookies
 
+// A bridge with authentication, once it has loaded its keys and revocations (see the /readyz test at the end).
+const startSecure = async (name, args) => h.waitAuthReady(await h.startBridge(name, args, { secure: true }));
+
 before(async () => {
   await h.setupDatabase();
   iss = h.testIssuer();
   await h.sql("SELECT collab.grant('auth', NULL, 'org:acme', 'editor')");
   await h.sql("SELECT collab.create_doc('auth', 'target', 'text-unicode', '\"secret\"', 'acme')");
   [A, B] = await Promise.all([
-    h.startBridge('a', [...iss.args(['rsa', 'jwks']), ...COMMON], { secure: true }),
-    h.startBridge('b', [...iss.args(['rsa', 'hs256']), ...COMMON, '--insecure-cookies'], { secure: true }),
+    startSecure('a', [...iss.args(['rsa', 'jwks']), ...COMMON]),
+    startSecure('b', [...iss.args(['rsa', 'hs256']), ...COMMON, '--insecure-cookies']),
   ]);
 });
 after(() => h.cleanup());
@@ -95,15 +98,30 @@ test('a valid token opens a socket from the collab_access cookie or an Authoriza
   h.assertNoClientErrors([conn]);
 });
 
-test('a token offered in Sec-WebSocket-Protocol (sharedb, access_token.<jwt>) opens a socket', T, async () => {
-  // The documented third way (collab-bridge --help, "no access token" message). The bridge must choose 'sharedb'.
-  const out = await h.upgradeOutcome(A.url, { token: iss.token('ada'), via: 'protocol' });
-  assert.deepEqual(out, { status: 101, protocol: 'sharedb' },
-    `upgrade with the token in Sec-WebSocket-Protocol: ${JSON.stringify(out)} (bridge log: ${A.logPath})`);
-  const conn = await h.connectedAuth(A.url, { token: iss.token('ada'), via: 'protocol' }, { name: 'ada-protocol' });
+test('a client that cannot set headers moves its token into the cookie with POST /auth/cookie', T, async () => {
+  // Browsers cannot set headers on a WebSocket, and libwebsockets 4.1 refuses a Sec-WebSocket-Protocol header of more
+  // than 127 bytes (a JWT never fits): POST /auth/cookie with the token as Bearer sets the HTTP-only cookie instead.
+  const token = iss.token('ada');
+  const res = await h.authPost(A, 'cookie', { headers: { Authorization: `Bearer ${token}` } });
+  assert.equal(res.status, 200, res.body);
+  assert.equal(res.json.user, 'ada');
+  const cookie = res.cookies.collab_access;
+  assert.ok(cookie, `no collab_access cookie: ${JSON.stringify(res.headers['set-cookie'])}`);
+  assert.equal(cookie.value, token);
+  assert.match(cookie.raw, /HttpOnly/);
+  assert.match(cookie.raw, /SameSite=Strict/);
+  assert.match(cookie.raw, /Path=\//);
+  const conn = await h.connectedAuth(A.url, { token: cookie.value, via: 'cookie' }, { name: 'ada-cookie' });
   const doc = conn.get('auth', 'target');
   await h.fetchDoc(doc);
   assert.equal(doc.data, 'secret');
+  // A bad token gets no cookie.
+  const bad = await h.authPost(A, 'cookie', { headers: { Authorization: `Bearer ${token.slice(0, -4)}AAAA` } });
+  assert.equal(bad.status, 401);
+  assert.equal(bad.json.error.code, 'token_signature_invalid');
+  assert.equal(bad.cookies.collab_access, undefined);
+  const none = await h.authPost(A, 'cookie');
+  assert.equal(none.status, 400);
 });
 
 test('bad tokens are refused with 401 at the upgrade and on GET /docs; nothing is read or written', T, async () => {
@@ -165,8 +183,8 @@ test('bad tokens are refused with 401 at the upgrade and on GET /docs; nothing i
 test('an oversized Authorization header (10 KB) is refused without opening a socket', T, async () => {
   const opened = await metric(A, 'connections_opened_total');
   const out = await h.upgradeOutcome(A.url, { headers: { Authorization: `Bearer ${'x'.repeat(10240)}` } });
-  // libwebsockets runs out of header space (--max-http-header-data 4096) and drops the connection without an HTTP
-  // status: the ws package reports "socket hang up". A 4xx status would do as well.
+  // Observed: libwebsockets runs out of header space (max_http_header_data = 4096 in server.cpp) and drops the
+  // connection without an HTTP status; the ws package reports "socket hang up". A 4xx status would do as well.
   assert.notEqual(out.status, 101, JSON.stringify(out));
   assert.ok(out.status === null ? /hang up|ECONNRESET/.test(out.error) : out.status >= 400 && out.status < 500,
     `refused with a 4xx status or a dropped connection: ${JSON.stringify(out).slice(0, 300)}`);
@@ -346,6 +364,7 @@ test('logout revokes the session: its sockets close with 4003, its tokens are re
   const s = await h.login(A, 'gina');
   const conn = await h.connectedAuth(B.url, { token: s.access, via: 'cookie' }, { name: 'gina' });
   const closed = h.socketClosed(conn.sockets[0]);
+  const onA = h.socketClosed(await held(A.url, { token: s.access, via: 'cookie' }));
   const out = await h.authPost(A, 'logout', { cookies: { collab_refresh: s.refresh } });
   assert.equal(out.status, 200, out.body);
   assert.deepEqual(out.json, { logged_out: true });
@@ -355,6 +374,7 @@ test('logout revokes the session: its sockets close with 4003, its tokens are re
     assert.equal(c.attributes['max-age'], '0');
   }
   assert.equal((await closed).code, 4003);
+  assert.equal((await onA).code, 4003, 'on A too'); // (each bridge learns of the revocation on its own)
   await assertRefused(A.url, { token: s.access, via: 'cookie' }, 401, 'token_revoked', 'after logout on A');
   await assertRefused(B.url, { token: s.access, via: 'cookie' }, 401, 'token_revoked', 'after logout on B');
   const refresh = await h.authPost(A, 'refresh', { cookies: { collab_refresh: s.refresh } });
@@ -400,7 +420,7 @@ test('revoke_user closes the user\'s sockets on every bridge within 1 s; tokens 
     await h.waitForEvent(c, 'pong', { what: `pong ${c.e2eName}` });
     assert.equal(c.state, 'connected');
   }
-  const C = await h.startBridge('c', [...iss.args(['rsa']), ...COMMON], { secure: true });
+  const C = await startSecure('c', [...iss.args(['rsa']), ...COMMON]);
   for (const bridge of [A, B, C]) {
     await assertRefused(bridge.url, { token: builtin.access, via: 'cookie' }, 401, 'token_revoked', `built-in token on ${bridge.name}`);
     await assertRefused(bridge.url, { token: external }, 401, 'token_revoked', `external token on ${bridge.name}`);
@@ -418,8 +438,10 @@ test('after revoke_user the user can log in again; a token of the revocation\'s 
   // docs/security.md: revoked_at is compared in whole seconds with iat, so a token issued in the same second as the
   // revocation (or up to about a second later) is refused too; the client refreshes and reconnects.
   const before = await h.login(A, 'uma');
+  const closed = [A, B].map(async (bridge) => h.socketClosed(await held(bridge.url, { token: before.access })));
   await h.sql("SELECT collab.revoke_user('uma')");
   const again = await h.login(A, 'uma');
+  for (const c of await Promise.all(closed)) assert.equal(c.code, 4003);
   await assertRefused(A.url, { token: before.access }, 401, 'token_revoked', 'the token from before the revocation');
   const [{ at }] = await h.sql("SELECT extract(epoch FROM max(revoked_at))::float8 AS at FROM collab.revocations " +
     "WHERE kind = 'user' AND subject = 'uma'");
@@ -440,8 +462,10 @@ test('revoke_session(jti) closes the sockets of that token only', T, async () =>
   const c1 = await h.connectedAuth(A.url, { token: t1 }, { name: 'jude-1' });
   const c2 = await h.connectedAuth(B.url, { token: t2 }, { name: 'jude-2' });
   const closed = h.socketClosed(c1.sockets[0]);
+  const onB = h.socketClosed(await held(B.url, { token: t1 }));
   await h.sql('SELECT collab.revoke_session($1)', [jti]);
   assert.equal((await closed).code, 4003);
+  assert.equal((await onB).code, 4003);
   await assertRefused(B.url, { token: t1 }, 401, 'token_revoked', 'the revoked jti on B');
   c2.ping();
   await h.waitForEvent(c2, 'pong', { what: 'pong jude-2' });
@@ -537,8 +561,8 @@ test('Origin: a socket or /auth call from an origin not in --allowed-origin gets
 });
 
 test('connection caps: --max-connections-per-user and --max-connections-per-ip refuse with 429', T, async () => {
-  const K = await h.startBridge('caps', [...iss.args(['rsa']), ...COMMON, '--max-connections-per-user', '2',
-    '--max-connections-per-ip', '4'], { secure: true });
+  const K = await startSecure('caps', [...iss.args(['rsa']), ...COMMON, '--max-connections-per-user', '2',
+    '--max-connections-per-ip', '4']);
   const jack = iss.token('jack');
   const j1 = await held(K.url, { token: jack });
   await held(K.url, { token: iss.token('jack') }); // another token, same user
@@ -556,4 +580,30 @@ test('connection caps: --max-connections-per-user and --max-connections-per-ip r
   const m = await held(K.url, { token: iss.token('mike') });
   assert.equal(m.readyState, h.WebSocket.OPEN);
   await K.stop();
+});
+
+test('/readyz answers 200 only when the bridge can verify tokens (keys and revocations loaded)', T, async () => {
+  // Load balancers route sockets by /readyz (docs/bridge.md). Hold the signing-key table locked so that the bridge's
+  // first collab.token_verification_keys() waits: /readyz must not say 200 while valid tokens get 503 auth_starting.
+  const token = iss.token('yara');
+  const client = await h.sqlClient();
+  let D;
+  try {
+    await client.query('BEGIN');
+    await client.query('LOCK TABLE collab.signing_keys IN ACCESS EXCLUSIVE MODE');
+    D = await h.startBridge('d', [...iss.args(['rsa']), ...COMMON], { secure: true, waitReady: false });
+    await h.waitFor(async () => JSON.parse((await h.httpGet(`${D.httpUrl}/readyz`)).body).feed === true,
+      'the pool and the change feed of bridge d');
+    const ready = await h.httpGet(`${D.httpUrl}/readyz`);
+    const out = await h.upgradeOutcome(D.url, { token });
+    assert.ok(ready.status !== 200 || out.status === 101,
+      `/readyz said ${ready.status} ${ready.body.trim()} while a valid token got ${out.status} ${out.body || out.error}`);
+  } finally {
+    await client.query('ROLLBACK').catch(() => {});
+    await client.end();
+  }
+  await D.waitReady();
+  await h.waitAuthReady(D);
+  assert.equal((await h.upgradeOutcome(D.url, { token })).status, 101);
+  await D.stop();
 });

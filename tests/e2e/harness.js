@@ -936,8 +936,7 @@ module.exports = {
 // Authentication (auth.test.js, rights.test.js). Bridges started with {secure: true} refuse sockets without an
 // access token. These helpers sign tokens of a test issuer, log in through the built-in token service, and open
 // sockets and stock clients that present a token: `creds` is {token, via, origin, headers} where via is 'bearer'
-// (Authorization header, the default), 'cookie' (collab_access), 'protocol' (Sec-WebSocket-Protocol entry
-// access_token.<token> next to sharedb) or 'none'.
+// (Authorization header, the default), 'cookie' (collab_access) or 'none'.
 
 const crypto = require('node:crypto');
 const os = require('node:os');
@@ -1079,7 +1078,6 @@ function credentialSocket(url, creds = {}) {
   const protocols = [];
   if (token !== undefined && via === 'bearer') h.Authorization = `Bearer ${token}`;
   if (token !== undefined && via === 'cookie') h.Cookie = `collab_access=${token}`;
-  if (token !== undefined && via === 'protocol') protocols.push('sharedb', `access_token.${token}`);
   const options = { headers: h };
   if (origin) options.origin = origin;
   const ws = new WebSocket(url, protocols, options);
@@ -1160,19 +1158,14 @@ async function rebindAuth(conn, url, creds) {
   }, `${conn.e2eName} to connect or fail on ${url}`);
 }
 
-// A RawSocket with credentials in headers (via 'bearer' or 'cookie', plus origin) or offered as a subprotocol (via
-// 'protocol', without other headers).
+// A RawSocket with credentials in headers (via 'bearer' or 'cookie', plus origin).
 async function rawSocketAuth(url, creds, { handshake = true, id = null } = {}) {
   const { token, via = 'bearer', origin, headers = {} } = creds;
-  let options;
-  if (via === 'protocol') options = ['sharedb', `access_token.${token}`];
-  else {
-    const h = { ...headers };
-    if (via === 'bearer') h.Authorization = `Bearer ${token}`;
-    if (via === 'cookie') h.Cookie = `collab_access=${token}`;
-    options = { headers: h };
-    if (origin) options.origin = origin;
-  }
+  const h = { ...headers };
+  if (via === 'bearer') h.Authorization = `Bearer ${token}`;
+  if (via === 'cookie') h.Cookie = `collab_access=${token}`;
+  const options = { headers: h };
+  if (origin) options.origin = origin;
   const s = new RawSocket(url, options);
   rawSockets.add(s);
   await s.opened;
@@ -1193,3 +1186,13 @@ Object.assign(module.exports, {
   signJwt, testIssuer, nowSeconds, httpRequest, parseSetCookies, authPost, login, credentialSocket, upgradeOutcome,
   connectWith, connectAuth, connectedAuth, rebindAuth, rawSocketAuth, socketClosed,
 });
+
+// Waits until a bridge started with {secure: true} has loaded its keys and revocations from the database: until then
+// it refuses any token with 503 auth_starting (a malformed token gets 401 once it is ready; nothing is opened).
+async function waitAuthReady(bridge) {
+  await waitFor(async () => (await httpGet(`${bridge.httpUrl}/docs/e2e/auth-ready`, { Authorization: 'Bearer x.y.z' }))
+    .status !== 503, `bridge ${bridge.name} to load its keys and revocations`);
+  return bridge;
+}
+
+module.exports.waitAuthReady = waitAuthReady;

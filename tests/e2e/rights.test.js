@@ -21,7 +21,8 @@ before(async () => {
   await h.setupDatabase();
   iss = h.testIssuer();
   const args = [...iss.args(['hs256'])];
-  [R, S] = await Promise.all([h.startBridge('r', args, { secure: true }), h.startBridge('s', args, { secure: true })]);
+  [R, S] = await Promise.all(['r', 's'].map(async (name) =>
+    h.waitAuthReady(await h.startBridge(name, args, { secure: true }))));
   await h.sql("SELECT collab.create_doc('r', 'doc', 'text-unicode', '\"hello\"', 'acme')");
   await h.sql("SELECT collab.grant('r', 'doc', 'user:viv', 'viewer')");
   await h.sql("SELECT collab.grant('r', 'doc', 'user:ed', 'editor')");

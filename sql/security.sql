@@ -86,6 +86,20 @@ RESET ROLE;
 SELECT data, version FROM collab.fetch('sec', 'doc');
 SELECT version, op, src = :'alice_src' AS by_alice, user_id FROM collab.ops WHERE collection = 'sec' ORDER BY version;
 
+-- Rights are cached per backend between grants: a revoke takes effect on the next request all the same.
+SET ROLE regress_collab_bridge_user;
+SELECT version, error_code FROM collab.fetch_many('[{"a": {"user": "alice", "org": "acme"}, "c": "sec", "d": "doc"}]');
+RESET ROLE;
+SELECT collab.revoke('sec', 'doc', 'user:alice');
+SET ROLE regress_collab_bridge_user;
+SELECT version, error_code FROM collab.fetch_many('[{"a": {"user": "alice", "org": "acme"}, "c": "sec", "d": "doc"}]');
+RESET ROLE;
+SELECT collab.grant('sec', NULL, 'org:acme', 'viewer');
+SET ROLE regress_collab_bridge_user;
+SELECT version, error_code FROM collab.fetch_many('[{"a": {"user": "alice", "org": "acme"}, "c": "sec", "d": "doc"}]');
+SELECT error_code FROM collab.submit_many('[{"a": {"user": "alice", "org": "acme"}, "c": "sec", "d": "doc", "v": 3, "op": ["y"]}]');
+RESET ROLE;
+
 DROP ROLE regress_collab_bridge_user;
 DROP ROLE regress_collab_app_user;
 DROP ROLE regress_collab_nobody;

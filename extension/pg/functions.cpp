@@ -300,6 +300,7 @@ COLLAB_FUNCTION(collab_fetch_many) {
         std::optional<CollabError> denied;
     };
     std::vector<Row> results(keys.size());
+    begin_access_checks();
     for (std::size_t i = 0; i < keys.size(); ++i) {
         check_interrupts();
         try {
@@ -336,6 +337,7 @@ COLLAB_FUNCTION(collab_bridge_snapshot_at) {
     require_arg(fcinfo, 2, "id");
     require_arg(fcinfo, 3, "version");
     const DocKey key = make_key(text_arg(fcinfo, 1), text_arg(fcinfo, 2));
+    begin_access_checks();
     require_right(key, actor, Right::Viewer);
     return return_snapshot(fcinfo, snapshot_at(key, PG_GETARG_INT64(3)));
 }
@@ -347,6 +349,7 @@ COLLAB_FUNCTION(collab_bridge_snapshot_at_time) {
     require_arg(fcinfo, 2, "id");
     require_arg(fcinfo, 3, "at");
     const DocKey key = make_key(text_arg(fcinfo, 1), text_arg(fcinfo, 2));
+    begin_access_checks();
     require_right(key, actor, Right::Viewer);
     return return_snapshot(fcinfo, snapshot_at_time(key, PG_GETARG_TIMESTAMPTZ(3)));
 }
@@ -361,6 +364,7 @@ COLLAB_FUNCTION(collab_issue_client_id) {
 COLLAB_FUNCTION(collab_check_access_many) {
     JsonPtr reqs = array_arg(fcinfo, 0, "requests");
     std::vector<std::int32_t> ranks;
+    begin_access_checks();
     for (std::size_t i = 0; i < json_array_size(reqs.get()); ++i) {
         const json_t *r = json_array_get(reqs.get(), i);
         const json_t *c = member(r, "c"), *d = member(r, "d");

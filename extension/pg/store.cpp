@@ -47,6 +47,7 @@ enum PlanId {
     kVersionAtTime,
     kAccessRight,
     kClientIdSecret,
+    kAclVersion,
     kPlanCount
 };
 
@@ -106,10 +107,11 @@ const PlanSpec kPlans[kPlanCount] = {
      "AND d.org IS DISTINCT FROM $4) THEN 0 ELSE coalesce((SELECT max(CASE a.role WHEN 'owner' THEN 3 "
      "WHEN 'editor' THEN 2 WHEN 'viewer' THEN 1 ELSE 0 END) FROM collab.acl a WHERE a.collection = $1 "
      "AND (a.doc_id = $2 OR a.doc_id IS NULL) AND (a.principal = 'user:' || $3 OR a.principal = 'org:' || $4)), 0) "
-     "END::bigint",
+     "END::bigint, EXISTS (SELECT FROM collab.documents d WHERE d.collection = $1 AND d.id = $2)",
      4,
      {TEXTOID, TEXTOID, TEXTOID, TEXTOID}},
     {"SELECT secret FROM collab.bridge_secrets WHERE name = 'client_id'", 0, {}},
+    {"SELECT version FROM collab.acl_version", 0, {}},
 };
 
 SPIPlanPtr plans[kPlanCount];
@@ -173,6 +175,13 @@ std::optional<std::string> col_text(std::uint64_t row, int col) {
     pg_guard([&] { s = SPI_getvalue(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col); });
     if (s == nullptr) return std::nullopt;
     return std::string(s);
+}
+
+bool col_bool(std::uint64_t row, int col) {
+    bool isnull = true;
+    Datum d = 0;
+    pg_guard([&] { d = SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col, &isnull); });
+    return !isnull && DatumGetBool(d);
 }
 
 std::optional<std::int64_t> col_int(std::uint64_t row, int col) {
@@ -542,7 +551,10 @@ void send_notifies() {
     pending.clear();
 }
 
+void forget_access_rights(); // cached rights may rest on a document row the abort removed
+
 void subxact_end(SubTransactionId sub, SubTransactionId parent, bool commit) {
+    if (!commit) forget_access_rights();
     for (auto &[doc, versions] : pending_notifies()) {
         while (!versions.empty() && versions.back().subxact == sub) {
             if (!commit) {
@@ -592,6 +604,7 @@ void on_xact_impl(void *p) {
     case XACT_EVENT_PARALLEL_ABORT:
         pending_notifies().clear();
         cache().abort();
+        forget_access_rights();
         break;
     default:
         break;
@@ -838,12 +851,56 @@ const std::string &client_id_secret() {
 
 } // namespace
 
+// Rights answered since collab.acl_version last changed (every grant and revoke bumps it, at commit), for documents
+// that existed: a document's organization never changes once its row exists, so such an answer stays true until the
+// next grant or revoke. Checked once per call of a bridge function (begin_access_checks()), not per request.
+struct AccessCache {
+    std::int64_t version = -1;
+    std::unordered_map<std::string, Right> rights;
+};
+
+AccessCache &access_cache() {
+    static AccessCache instance;
+    return instance;
+}
+
+namespace {
+void forget_access_rights() { access_cache().rights.clear(); }
+} // namespace
+
+std::string access_key(const DocKey &key, const Actor &actor) {
+    std::string k = key.collection + '\0' + key.id + '\0' + actor.user + '\0';
+    if (actor.org) k += "o" + *actor.org;
+    return k;
+}
+
+void begin_access_checks() {
+    spi_connect();
+    exec(kAclVersion, {}, 1);
+    const std::int64_t version = col_int(0, 1).value_or(0);
+    spi_finish();
+    AccessCache &c = access_cache();
+    if (version != c.version || c.rights.size() > 100000) {
+        c.rights.clear();
+        c.version = version;
+    }
+}
+
 Right access_right(const DocKey &key, const Actor &actor) {
+    AccessCache &c = access_cache();
+    const std::string k = access_key(key, actor);
+    if (c.version >= 0) {
+        auto it = c.rights.find(k);
+        if (it != c.rights.end()) return it->second;
+    }
     spi_connect();
     exec(kAccessRight, {Arg::text(key.collection), Arg::text(key.id), Arg::text(actor.user), Arg::text(actor.org)}, 1);
     const std::int64_t rank = col_int(0, 1).value_or(0);
+    const bool exists = col_bool(0, 2);
     spi_finish();
-    return static_cast<Right>(std::clamp<std::int64_t>(rank, 0, 3));
+    const Right right = static_cast<Right>(std::clamp<std::int64_t>(rank, 0, 3));
+    if (exists && c.version >= 0) c.rights.emplace(k, right);
+    return right;
 }
 
 void require_right(const DocKey &key, const Actor &actor, Right need) {
@@ -931,6 +988,7 @@ template <typename Body> bool in_subtransaction(Body &&body, std::string &sqlsta
 } // namespace
 
 std::vector<BatchOutcome> submit_many(const std::vector<BatchRequest> &requests) {
+    begin_access_checks();
     std::vector<std::size_t> order(requests.size());
     for (std::size_t i = 0; i < order.size(); ++i)
         order[i] = i;

@@ -44,6 +44,8 @@ enum class Right { None = 0, Viewer = 1, Editor = 2, Owner = 3 };
 // The actor's right on a document (or, for a document that does not exist yet, on what creating it would give).
 // None when the document belongs to another organization than the actor's.
 Right access_right(const DocKey &key, const Actor &actor);
+// Bridge functions call this once before their access checks: it drops cached rights when grants changed.
+void begin_access_checks();
 // Throws ReadDenied (need Viewer) or WriteDenied (need Editor) when the actor's right is lower.
 void require_right(const DocKey &key, const Actor &actor, Right need);
 // A client id bound to user, as a bridge issues them (collab.issue_client_id()).

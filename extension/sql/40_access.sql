@@ -16,6 +16,11 @@ CREATE TABLE @extschema@.acl (
     UNIQUE NULLS NOT DISTINCT (collection, doc_id, principal)
 );
 CREATE INDEX acl_principal ON @extschema@.acl (collection, principal);
+
+-- Bumped by every grant and revoke (committed with them): bridges' backends cache rights until it changes.
+CREATE TABLE @extschema@.acl_version (version bigint NOT NULL);
+INSERT INTO @extschema@.acl_version VALUES (0);
+REVOKE ALL ON @extschema@.acl_version FROM PUBLIC;
 REVOKE ALL ON @extschema@.acl FROM PUBLIC;
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.acl', '');
 GRANT SELECT ON @extschema@.acl TO collab_app;
@@ -73,6 +78,7 @@ BEGIN
     INSERT INTO @extschema@.acl AS a (collection, doc_id, principal, role)
     VALUES ($1, $2, $3, $4)
     ON CONFLICT (collection, doc_id, principal) DO UPDATE SET role = EXCLUDED.role, granted_at = EXCLUDED.granted_at;
+    UPDATE @extschema@.acl_version SET version = version + 1;
     PERFORM pg_notify('collab_auth', 'acl');
 END
 $fn$;
@@ -94,6 +100,7 @@ BEGIN
     DELETE FROM @extschema@.acl a WHERE a.collection = $1 AND a.doc_id IS NOT DISTINCT FROM $2 AND a.principal = $3;
     found_row := FOUND;
     IF found_row THEN
+        UPDATE @extschema@.acl_version SET version = version + 1;
         PERFORM pg_notify('collab_auth', 'acl');
     END IF;
     RETURN found_row;

@@ -838,13 +838,18 @@ std::string actor_name(const Actor &actor) {
     return "user '" + actor.user + "'" + (actor.org ? " of organization '" + *actor.org + "'" : std::string());
 }
 
+// The secret is created with the extension and never changed: read once per backend.
 const std::string &client_id_secret() {
-    static std::string secret; // created with the extension and never changed
+    static std::string secret;
     if (secret.empty()) {
-        if (exec(kClientIdSecret, {}, 1) == 0 || !col_text(0, 1))
+        spi_connect();
+        const bool found = exec(kClientIdSecret, {}, 1) > 0 && col_text(0, 1).has_value();
+        std::string value = found ? *col_text(0, 1) : std::string();
+        spi_finish();
+        if (!found)
             throw CollabError(Code::InvalidArgument, "collab.bridge_secrets holds no client id secret",
                               "Reinstall the extension: the secret is created by CREATE EXTENSION.");
-        secret = *col_text(0, 1);
+        secret = std::move(value);
     }
     return secret;
 }
@@ -914,9 +919,7 @@ void require_right(const DocKey &key, const Actor &actor, Right need) {
 
 std::string issue_client_id(const std::string &user) {
     if (user.empty()) throw CollabError(Code::InvalidArgument, "user_id must not be empty");
-    spi_connect();
     const std::string secret = client_id_secret();
-    spi_finish();
     unsigned char random[kRandomHex / 2];
     if (RAND_bytes(random, sizeof(random)) != 1) throw CollabError(Code::InvalidArgument, "RAND_bytes failed");
     const std::string r = hex(random, sizeof(random));
@@ -924,10 +927,7 @@ std::string issue_client_id(const std::string &user) {
 }
 
 void require_client_id_of(const Actor &actor, const std::string &src) {
-    spi_connect();
-    const std::string &secret = client_id_secret();
-    spi_finish();
-    if (!client_id_matches(secret, src, actor.user))
+    if (!client_id_matches(client_id_secret(), src, actor.user))
         throw CollabError(Code::ClientIdNotYours,
                           "the op's client id (src) was not issued to " + actor_name(actor) +
                               ": a client may only submit with the id its own connection was given",

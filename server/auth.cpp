@@ -2,6 +2,7 @@
 #include "auth.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 #include <stdexcept>
 
 #include "log.hpp"
@@ -54,6 +55,18 @@ Auth::Auth(const Config &config) : config_(config) {
     });
     load(config.jwt_jwks_file, "--jwt-jwks-file", [&](const std::string &path) {
         keys_.add_jwks(jwt::KeySet::read_key_file(path), config.jwt_issuer, config.jwt_audience);
+    });
+    const auto from_env = [](const std::string &var) {
+        const char *v = std::getenv(var.c_str());
+        if (v == nullptr || *v == '\0')
+            throw std::runtime_error("the environment variable " + var + " is not set or empty");
+        return std::string(v);
+    };
+    load(config.jwt_hs256_secret_env, "--jwt-hs256-secret-env", [&](const std::string &var) {
+        keys_.add_hs256_secret(from_env(var), config.jwt_issuer, config.jwt_audience);
+    });
+    load(config.jwt_public_key_env, "--jwt-public-key-env", [&](const std::string &var) {
+        keys_.add_public_key_pem(from_env(var), config.jwt_issuer, config.jwt_audience, {}, "public-key-env");
     });
 }
 

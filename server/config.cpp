@@ -236,6 +236,13 @@ const std::vector<Flag> &flags() {
          "verify access tokens of an external issuer with the RSA and EC P-256 keys of the JWK Set in FILE (selected "
          "by kid); needs --jwt-issuer and --jwt-audience",
          show_text(&Config::jwt_jwks_file), text(&Config::jwt_jwks_file)},
+        {"jwt-hs256-secret-env", "VAR", "Authentication",
+         "as --jwt-hs256-secret-file, with the secret in the environment variable VAR (for secret stores that "
+         "inject variables)",
+         show_text(&Config::jwt_hs256_secret_env), text(&Config::jwt_hs256_secret_env)},
+        {"jwt-public-key-env", "VAR", "Authentication",
+         "as --jwt-public-key-file, with the PEM public key in the environment variable VAR",
+         show_text(&Config::jwt_public_key_env), text(&Config::jwt_public_key_env)},
         {"jwt-issuer", "ISS", "Authentication", "the iss that external access tokens must carry",
          show_text(&Config::jwt_issuer), text(&Config::jwt_issuer, false)},
         {"jwt-audience", "AUD", "Authentication", "the aud that external access tokens must carry (or list)",
@@ -433,11 +440,13 @@ ConfigStatus try_parse_config(int argc, char **argv, Config &out, std::string &e
                 "closed when no pong came within --idle-timeout";
         return ConfigStatus::Error;
     }
-    const bool external_keys =
-        !c.jwt_hs256_secret_file.empty() || !c.jwt_public_key_file.empty() || !c.jwt_jwks_file.empty();
+    const bool external_keys = !c.jwt_hs256_secret_file.empty() || !c.jwt_public_key_file.empty() ||
+                               !c.jwt_jwks_file.empty() || !c.jwt_hs256_secret_env.empty() ||
+                               !c.jwt_public_key_env.empty();
     if (external_keys && (c.jwt_issuer.empty() || c.jwt_audience.empty())) {
-        error = "tokens of an external issuer (--jwt-hs256-secret-file, --jwt-public-key-file, --jwt-jwks-file) are "
-                "only accepted with --jwt-issuer and --jwt-audience: give both, as your identity provider issues them";
+        error = "tokens of an external issuer (--jwt-hs256-secret-file/-env, --jwt-public-key-file/-env, "
+                "--jwt-jwks-file) are only accepted with --jwt-issuer and --jwt-audience: give both, as your identity "
+                "provider issues them";
         return ConfigStatus::Error;
     }
     if (c.db.backoff_min_ms > c.db.backoff_max_ms) {

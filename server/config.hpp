@@ -32,6 +32,8 @@ struct Config {
     std::string jwt_hs256_secret_file;        // --jwt-hs256-secret-file FILE
     std::string jwt_public_key_file;          // --jwt-public-key-file FILE (PEM: RS256 or ES256)
     std::string jwt_jwks_file;                // --jwt-jwks-file FILE
+    std::string jwt_hs256_secret_env;         // --jwt-hs256-secret-env VAR  the secret in an environment variable
+    std::string jwt_public_key_env;           // --jwt-public-key-env VAR    a PEM public key in an environment variable
     std::string jwt_issuer;                   // --jwt-issuer ISS       required with an external key
     std::string jwt_audience;                 // --jwt-audience AUD     required with an external key
     std::string jwt_org_claim = "org";        // --jwt-org-claim NAME   the claim naming the user's organization

@@ -1174,7 +1174,7 @@ void Bridge::send_shard(std::size_t shard) {
         json_array_append(req.get(), p.db_request.get());
     auto shared = std::make_shared<std::vector<PendingSubmit>>(std::move(part));
     db_.query(
-        "SELECT i, version, op::text, missed::text, error_code, error_message FROM collab.submit_many($1::jsonb)",
+        "SELECT i, version, op::text, missed::text, error_code, error_message FROM collab.submit_many($1::text)",
         {dump(req.get())},
         [this, shard, shared](DbResult &&r) { on_batch_result(shard, std::move(*shared), std::move(r)); },
         static_cast<int>(shard));

@@ -246,7 +246,11 @@ std::string logged_ops_json(const std::vector<LoggedOp> &ops) {
 
 JsonPtr array_arg(FunctionCallInfo fcinfo, int n, const char *name) {
     require_arg(fcinfo, n, name);
-    JsonPtr value = json_parse(jsonb_arg_text(fcinfo, n), ErrorKind::InvalidArgument, name);
+    // The text overloads (used by the bridge) skip jsonb's parse and print: jansson reads the text directly.
+    Oid type = InvalidOid;
+    pg_guard([&] { type = get_fn_expr_argtype(fcinfo->flinfo, n); });
+    JsonPtr value =
+        json_parse(type == TEXTOID ? text_arg(fcinfo, n) : jsonb_arg_text(fcinfo, n), ErrorKind::InvalidArgument, name);
     if (!json_is_array(value.get()))
         throw CollabError(Code::InvalidArgument, std::string(name) + " must be a JSON array");
     return value;

@@ -201,6 +201,16 @@ COMMENT ON FUNCTION @extschema@.submit_many(jsonb) IS
 'answers request i: its version, the op as committed and the ops it was transformed against ("missed"; left empty '
 'when "m" is false), or error_code (SQLSTATE) and error_message.';
 
+-- The same with the requests as text (the bridge's form: no jsonb parse and print of the whole batch).
+CREATE FUNCTION @extschema@.submit_many(requests text)
+RETURNS TABLE (i integer, version bigint, op jsonb, missed jsonb, error_code text, error_message text)
+LANGUAGE c VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET enable_seqscan = off
+AS 'MODULE_PATHNAME', 'collab_submit_many';
+COMMENT ON FUNCTION @extschema@.submit_many(text) IS
+'collab.submit_many(jsonb) with the requests as JSON text.';
+
 CREATE FUNCTION @extschema@.fetch_many(requests jsonb)
 RETURNS TABLE (collection text, id text, version bigint, type text, data jsonb, error_code text, error_message text)
 LANGUAGE c VOLATILE SECURITY DEFINER

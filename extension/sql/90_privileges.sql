@@ -30,6 +30,7 @@ TO collab_app, collab_bridge;
 
 GRANT EXECUTE ON FUNCTION
     @extschema@.submit_many(jsonb),
+    @extschema@.submit_many(text),
     @extschema@.fetch_many(jsonb),
     @extschema@.ops_many(jsonb, integer),
     @extschema@.transform_presence(jsonb, text, text, bigint, jsonb),

@@ -607,3 +607,23 @@ test('/readyz answers 200 only when the bridge can verify tokens (keys and revoc
   assert.equal((await h.upgradeOutcome(D.url, { token })).status, 101);
   await D.stop();
 });
+
+test('a missing or unreadable key file stops the bridge at start with a message that says why', T, async () => {
+  const { execFile } = require('node:child_process');
+  const path = require('node:path');
+  const bin = process.env.COLLAB_BRIDGE_BIN || path.join(__dirname, '..', '..', 'build', 'collab-bridge');
+  const run = (args) => new Promise((resolve) => {
+    execFile(bin, ['--port', '1', ...args], { timeout: 20000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? err.code : 0, stderr });
+    });
+  });
+  const missing = await run(['--jwt-public-key-file', '/nonexistent/key.pem', '--jwt-issuer', 'i', '--jwt-audience', 'a']);
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /--jwt-public-key-file: cannot read key file \/nonexistent\/key\.pem: No such file or directory/);
+  const notKey = await run(['--jwt-jwks-file', __filename, '--jwt-issuer', 'i', '--jwt-audience', 'a']);
+  assert.equal(notKey.code, 1);
+  assert.match(notKey.stderr, /--jwt-jwks-file:/);
+  const shortSecret = await run(['--jwt-hs256-secret-env', 'E2E_SHORT_SECRET', '--jwt-issuer', 'i', '--jwt-audience', 'a']);
+  assert.equal(shortSecret.code, 1);
+  assert.match(shortSecret.stderr, /E2E_SHORT_SECRET is not set or empty/);
+});

@@ -147,16 +147,6 @@ std::string es256_sign(EVP_PKEY *key, std::string_view input) {
     return std::string(reinterpret_cast<const char *>(raw), sizeof(raw));
 }
 
-// Returns one row from a set-returning function declared RETURNS TABLE(...).
-Datum return_row(FunctionCallInfo fcinfo, Datum *values, bool *nulls) {
-    pg_guard([&] {
-        InitMaterializedSRF(fcinfo, 0);
-        ReturnSetInfo *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
-        tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-    });
-    return static_cast<Datum>(0);
-}
-
 } // namespace
 
 // collab._random_token(nbytes) -> nbytes random bytes (OpenSSL's CSPRNG), base64url without padding

@@ -15,16 +15,6 @@ namespace {
 using namespace collab;
 using namespace collab::pg;
 
-// Returns one row from a set-returning function declared RETURNS TABLE(...).
-Datum return_row(FunctionCallInfo fcinfo, Datum *values, bool *nulls) {
-    pg_guard([&] {
-        InitMaterializedSRF(fcinfo, 0);
-        ReturnSetInfo *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
-        tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-    });
-    return static_cast<Datum>(0);
-}
-
 Datum return_snapshot(FunctionCallInfo fcinfo, const SnapshotResult &r) {
     Datum values[3] = {Int64GetDatum(r.version), 0, 0};
     bool nulls[3] = {false, !r.type_uri, !r.data_json};
@@ -334,27 +324,29 @@ COLLAB_FUNCTION(collab_fetch_many) {
     return static_cast<Datum>(0);
 }
 
-// collab.bridge_snapshot_at(actor, collection, id, version) -> table(version, type, data)
-COLLAB_FUNCTION(collab_bridge_snapshot_at) {
+namespace {
+// (actor, collection, id, <fourth>) of the bridge's history functions: the document, once the actor may read it.
+DocKey readable_doc_args(FunctionCallInfo fcinfo, const char *fourth) {
     const Actor actor = actor_arg(fcinfo, 0);
     require_arg(fcinfo, 1, "collection");
     require_arg(fcinfo, 2, "id");
-    require_arg(fcinfo, 3, "version");
-    const DocKey key = make_key(text_arg(fcinfo, 1), text_arg(fcinfo, 2));
+    require_arg(fcinfo, 3, fourth);
+    DocKey key = make_key(text_arg(fcinfo, 1), text_arg(fcinfo, 2));
     begin_access_checks();
     require_right(key, actor, Right::Viewer);
+    return key;
+}
+} // namespace
+
+// collab.bridge_snapshot_at(actor, collection, id, version) -> table(version, type, data)
+COLLAB_FUNCTION(collab_bridge_snapshot_at) {
+    const DocKey key = readable_doc_args(fcinfo, "version");
     return return_snapshot(fcinfo, snapshot_at(key, PG_GETARG_INT64(3)));
 }
 
 // collab.bridge_snapshot_at_time(actor, collection, id, at) -> table(version, type, data)
 COLLAB_FUNCTION(collab_bridge_snapshot_at_time) {
-    const Actor actor = actor_arg(fcinfo, 0);
-    require_arg(fcinfo, 1, "collection");
-    require_arg(fcinfo, 2, "id");
-    require_arg(fcinfo, 3, "at");
-    const DocKey key = make_key(text_arg(fcinfo, 1), text_arg(fcinfo, 2));
-    begin_access_checks();
-    require_right(key, actor, Right::Viewer);
+    const DocKey key = readable_doc_args(fcinfo, "at");
     return return_snapshot(fcinfo, snapshot_at_time(key, PG_GETARG_TIMESTAMPTZ(3)));
 }
 

@@ -160,6 +160,15 @@ std::string text_arg(FunctionCallInfo fcinfo, int n) {
     return std::string(data, static_cast<std::size_t>(len));
 }
 
+Datum return_row(FunctionCallInfo fcinfo, Datum *values, bool *nulls) {
+    pg_guard([&] {
+        InitMaterializedSRF(fcinfo, 0);
+        ReturnSetInfo *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
+        tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+    });
+    return static_cast<Datum>(0);
+}
+
 std::string jsonb_arg_text(FunctionCallInfo fcinfo, int n) {
     char *s = nullptr;
     pg_guard([&] {

@@ -138,6 +138,8 @@ void require_arg(FunctionCallInfo fcinfo, int n, const char *name);
 std::string text_arg(FunctionCallInfo fcinfo, int n);
 // Argument n (jsonb) as JSON text.
 std::string jsonb_arg_text(FunctionCallInfo fcinfo, int n);
+// Returns one row from a set-returning function declared RETURNS TABLE(...).
+Datum return_row(FunctionCallInfo fcinfo, Datum *values, bool *nulls);
 // JSON text -> jsonb Datum in the current memory context.
 Datum jsonb_from_text(const std::string &json);
 Datum text_datum(const std::string &s);

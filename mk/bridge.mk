@@ -12,7 +12,7 @@
 BRIDGE_CXX      ?= g++
 BRIDGE_CXXFLAGS ?= -std=c++20 -O2 -g -Wall -Wextra -Werror
 BRIDGE_CPPFLAGS := -Iserver -I/usr/include/postgresql -MMD -MP
-BRIDGE_LDLIBS   := -lwebsockets -lpq -ljansson -lssl -lcrypto -pthread
+BRIDGE_LDLIBS   := -lwebsockets -lev -lpq -ljansson -lssl -lcrypto -pthread
 DB_SMOKE_LDLIBS := -lpq -ljansson -pthread
 DB_SMOKE_ARGS   ?=
 BRIDGE_GTEST_LIBS := -lgtest_main -lgtest -pthread

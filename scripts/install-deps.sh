@@ -9,7 +9,8 @@ usage() {
 Usage: scripts/install-deps.sh [--check]
 
 Installs the missing Debian packages that pg_collab needs (PostgreSQL 15 server, client and PGXS headers, pgbench,
-jansson, GoogleTest, g++, make, pkg-config, Node.js with npm, clang-format, libwebsockets, libjwt).
+jansson, GoogleTest, g++, make, pkg-config, Node.js with npm, clang-format, libwebsockets with its libev plugin,
+libev, libjwt).
 
   --check   only report: exit 0 if everything is installed, 1 (listing what is missing) otherwise
   --help    this text
@@ -34,6 +35,7 @@ packages=(
   libjansson-dev libgtest-dev g++ make pkg-config
   nodejs npm clang-format
   libwebsockets-dev libjwt-dev
+  libev-dev libwebsockets-evlib-ev
 )
 
 installed() { [[ $(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null) == installed ]]; }

@@ -158,6 +158,15 @@ const std::vector<Flag> &flags() {
              c.port = static_cast<int>(n);
              return "";
          }},
+        {"event-loop", "LOOP", "Listening",
+         "how sockets are watched: ev (libev with epoll, through the libwebsockets-evlib-ev plugin) or poll "
+         "(libwebsockets' own poll() loop, which scans every socket on every wakeup: more CPU with many sockets)",
+         [](const Config &c) { return c.event_loop; },
+         [](Config &c, std::string_view v) -> std::string {
+             if (v != "poll" && v != "ev") return quoted(v) + " is not an event loop (poll, ev)";
+             c.event_loop = std::string(v);
+             return "";
+         }},
         {"web-root", "DIR", "Listening", "serve the static files in DIR over HTTP (empty: serve none)",
          [](const Config &c) { return c.web_root.empty() ? std::string("none") : c.web_root; },
          [](Config &c, std::string_view v) -> std::string {

@@ -27,6 +27,8 @@ struct Config {
     int drain_timeout_s = 10;       // --drain-timeout S      SIGTERM: time to finish in-flight commits
     std::string log_level = "info"; // --log-level LEVEL      debug, info, warn, error
     std::string web_root;           // --web-root DIR         static files (empty: none)
+    // --event-loop LOOP  ev (libev with epoll) or poll (libwebsockets' own poll() loop); docs/bridge.md
+    std::string event_loop = "ev";
 
     // Authentication (docs/security.md). Without --insecure-no-auth every socket needs a valid access token.
     std::string jwt_hs256_secret_file;        // --jwt-hs256-secret-file FILE

@@ -3,6 +3,7 @@
 // written one per writable callback. Everything runs on the event loop thread; database threads only wake it.
 #include "server.hpp"
 
+#include <ev.h>
 #include <libwebsockets.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -109,7 +110,6 @@ struct Conn {
     std::vector<unsigned char> tx; // LWS_PRE + message
     double tokens = 0;             // rate limit bucket
     lws_usec_t refilled_at = 0;
-    lws_sorted_usec_list_t unthrottle{};
     bool throttled = false;
     bool rate_warned = false;
 };
@@ -165,8 +165,12 @@ class Server final : public Transport {
 
   private:
     void arm_timer();
+    void run_due_timers();
     static void on_timer(lws_sorted_usec_list_t *sul);
-    static void on_unthrottle(lws_sorted_usec_list_t *sul);
+    static void on_ev_timer(struct ev_loop *loop, ev_timer *w, int revents);
+    static void on_ev_tick(struct ev_loop *loop, ev_timer *w, int revents);
+    bool start_event_loop(lws_context_creation_info &info);
+    void stop_event_loop();
     void on_message(Conn &c);
     void start_http(lws *wsi, HttpPss &pss, const char *uri);
     void start_auth_request(lws *wsi, std::uint64_t id, const std::string &path, const std::string &body);
@@ -203,6 +207,11 @@ class Server final : public Transport {
     std::multimap<lws_usec_t, std::function<void()>> timers_;
     lws_sorted_usec_list_t timer_sul_{};
     lws_usec_t timer_due_ = 0;
+    // --event-loop ev: libev owns the sockets (epoll), on a loop that this class creates, runs and stops.
+    struct ev_loop *ev_loop_ = nullptr;
+    void *foreign_loops_[1] = {nullptr};
+    ev_timer ev_timer_{}; // the timer queue (timers_)
+    ev_timer ev_tick_{};  // services the timers of libwebsockets itself (see on_ev_tick)
     bool draining_ = false;
     lws_usec_t keys_reloaded_at_ = 0;
     std::size_t live_wsi_ = 0; // every connection (and the listening socket), for --max-unauthenticated
@@ -245,29 +254,80 @@ void Server::arm_timer() {
     if (timer_due_ != 0 && timer_due_ <= due) return;
     timer_due_ = due;
     const lws_usec_t now = lws_now_usecs();
-    lws_sul_schedule(context_, 0, &timer_sul_, on_timer, due > now ? due - now : 1);
+    const lws_usec_t delay = due > now ? due - now : 1;
+    if (ev_loop_ != nullptr) {
+        // Our own watcher, not lws_sul_schedule(): lws 4.1's libev glue re-arms its timer with ev_timer_set() on a
+        // watcher that may be running, which libev ignores, so a sooner lws_sul could wait for an unrelated event.
+        ev_timer_stop(ev_loop_, &ev_timer_);
+        ev_now_update(ev_loop_); // libev counts from the loop's cached time: refresh it so as not to fire early
+        ev_timer_set(&ev_timer_, static_cast<double>(delay) / 1e6, 0.);
+        ev_timer_start(ev_loop_, &ev_timer_);
+        return;
+    }
+    lws_sul_schedule(context_, 0, &timer_sul_, on_timer, delay);
 }
 
-void Server::on_timer(lws_sorted_usec_list_t *) {
-    Server &self = *server_instance;
-    self.timer_due_ = 0;
+void Server::run_due_timers() {
+    timer_due_ = 0;
     const lws_usec_t now = lws_now_usecs();
-    while (!self.timers_.empty() && self.timers_.begin()->first <= now) {
-        std::function<void()> fn = std::move(self.timers_.begin()->second);
-        self.timers_.erase(self.timers_.begin());
+    while (!timers_.empty() && timers_.begin()->first <= now) {
+        std::function<void()> fn = std::move(timers_.begin()->second);
+        timers_.erase(timers_.begin());
         try {
             fn();
         } catch (const std::exception &e) {
             log_event(LogLevel::Error, "timer_failed", {{"message", e.what()}});
         }
     }
-    self.arm_timer();
+    arm_timer();
 }
 
-void Server::on_unthrottle(lws_sorted_usec_list_t *sul) {
-    Conn *c = lws_container_of(sul, Conn, unthrottle);
-    c->throttled = false;
-    lws_rx_flow_control(c->wsi, 1);
+void Server::on_timer(lws_sorted_usec_list_t *) { server_instance->run_due_timers(); }
+
+void Server::on_ev_timer(struct ev_loop *, ev_timer *, int) { server_instance->run_due_timers(); }
+
+// libwebsockets services its own timers (ping, idle and close timeouts) when one of its sockets has an event, and
+// with a timer that lws 4.1 does not always move sooner (see arm_timer): a wakeup through its event pipe every
+// 100 ms bounds their lateness on a quiet server. Costs a few microseconds per tick.
+void Server::on_ev_tick(struct ev_loop *, ev_timer *, int) {
+    if (server_instance->context_ != nullptr) lws_cancel_service(server_instance->context_);
+}
+
+bool Server::start_event_loop(lws_context_creation_info &info) {
+    if (config_.event_loop != "ev") return true;
+    ev_loop_ = ev_loop_new(EVFLAG_AUTO);
+    if (ev_loop_ == nullptr) {
+        log_event(LogLevel::Error, "event_loop_failed", {{"message", "libev could not create a loop"}});
+        return false;
+    }
+    ev_timer_init(&ev_timer_, on_ev_timer, 0., 0.);
+    // libev invokes the callbacks of one wakeup highest priority first (and, within one priority, timers before
+    // sockets). With the lowest priority, a due timer runs after the sockets and the database results of the same
+    // wakeup, as with lws' poll() loop: a batch window gets the submits that arrived meanwhile, and a NOTIFY hint's
+    // timer sees our own batch result if it arrived in the same wakeup.
+    ev_set_priority(&ev_timer_, EV_MINPRI);
+    ev_timer_init(&ev_tick_, on_ev_tick, 0.1, 0.1);
+    ev_timer_start(ev_loop_, &ev_tick_);
+    foreign_loops_[0] = ev_loop_;
+    info.options |= LWS_SERVER_OPTION_LIBEV;
+    info.foreign_loops = foreign_loops_;
+    const unsigned backend = ev_backend(ev_loop_);
+    log_event(LogLevel::Info, "event_loop",
+              {{"loop", "ev"},
+               {"backend", backend == EVBACKEND_EPOLL  ? "epoll"
+                           : backend == EVBACKEND_POLL ? "poll"
+                                                       : "other"}});
+    return true;
+}
+
+// After lws_context_destroy(): lws has stopped its watchers on our loop.
+void Server::stop_event_loop() {
+    if (ev_loop_ == nullptr) return;
+    ev_timer_stop(ev_loop_, &ev_timer_);
+    ev_timer_stop(ev_loop_, &ev_tick_);
+    ev_run(ev_loop_, EVRUN_NOWAIT);
+    ev_loop_destroy(ev_loop_);
+    ev_loop_ = nullptr;
 }
 
 void Server::on_message(Conn &c) {
@@ -296,8 +356,12 @@ void Server::on_message(Conn &c) {
                        {"message", "messages over --rate-limit: the socket is read more slowly"}});
         }
         lws_rx_flow_control(c.wsi, 0);
-        lws_sul_schedule(context_, 0, &c.unthrottle, on_unthrottle,
-                         static_cast<lws_usec_t>((-c.tokens + 1) / rate * 1e6));
+        schedule(static_cast<std::int64_t>((-c.tokens + 1) / rate * 1e6), [this, sid = c.id] {
+            auto it = conns_.find(sid);
+            if (it == conns_.end()) return; // closed meanwhile
+            it->second->throttled = false;
+            lws_rx_flow_control(it->second->wsi, 1);
+        });
     }
 }
 
@@ -406,7 +470,6 @@ int Server::ws_callback(lws *wsi, lws_callback_reasons reason, void *user, void 
     case LWS_CALLBACK_CLOSED: {
         Conn *c = pss->conn;
         if (c == nullptr) return 0;
-        lws_sul_cancel(&c->unthrottle);
         auth_->closed(c->identity);
         conns_.erase(c->id);
         bridge_->close_session(c->id);
@@ -903,6 +966,7 @@ void Server::check_drain() {
     }
     log_event(LogLevel::Info, "drained", {{"open_sockets", static_cast<std::int64_t>(conns_.size())}});
     done_ = true;
+    if (ev_loop_ != nullptr) ev_break(ev_loop_, EVBREAK_ALL);
     lws_cancel_service(context_);
 }
 
@@ -955,12 +1019,17 @@ int Server::run() {
     info.pvo = &pvo;
     info.max_http_header_data = 4096;
     info.vhost_name = "collab-bridge";
+    if (!start_event_loop(info)) return 1;
     context_ = lws_create_context(&info);
     if (context_ == nullptr) {
         log_event(LogLevel::Error, "listen_failed",
                   {{"host", config_.host},
                    {"port", static_cast<std::int64_t>(config_.port)},
-                   {"message", "could not listen (is the port in use, or the address not local?)"}});
+                   {"message", ev_loop_ != nullptr
+                                   ? "could not listen (is the port in use, or the address not local?) or load the "
+                                     "libev plugin (--event-loop ev needs the package libwebsockets-evlib-ev)"
+                                   : "could not listen (is the port in use, or the address not local?)"}});
+        stop_event_loop();
         return 1;
     }
     signal_context = context_;
@@ -1002,13 +1071,19 @@ int Server::run() {
     periodic_key_reload();
     log_event(LogLevel::Info, "listening", {{"host", config_.host}, {"port", static_cast<std::int64_t>(config_.port)}});
 
-    while (!done_) {
-        if (lws_service(context_, 0) < 0) break;
+    if (ev_loop_ != nullptr) {
+        while (!done_) // returns after ev_break (check_drain)
+            ev_run(ev_loop_, 0);
+    } else {
+        while (!done_) {
+            if (lws_service(context_, 0) < 0) break;
+        }
     }
     db_->stop(config_.drain_timeout_s * 1000);
-    lws_context_destroy(context_);
     signal_context = nullptr;
+    lws_context_destroy(context_);
     context_ = nullptr;
+    stop_event_loop();
     log_event(LogLevel::Info, "stopped", {});
     return 0;
 }

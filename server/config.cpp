@@ -4,7 +4,6 @@
 #include "config.hpp"
 
 #include <libpq-fe.h>
-#include <sys/stat.h>
 
 #include <cerrno>
 #include <charconv>
@@ -165,20 +164,6 @@ const std::vector<Flag> &flags() {
          [](Config &c, std::string_view v) -> std::string {
              if (v != "poll" && v != "ev") return quoted(v) + " is not an event loop (poll, ev)";
              c.event_loop = std::string(v);
-             return "";
-         }},
-        {"web-root", "DIR", "Listening", "serve the static files in DIR over HTTP (empty: serve none)",
-         [](const Config &c) { return c.web_root.empty() ? std::string("none") : c.web_root; },
-         [](Config &c, std::string_view v) -> std::string {
-             std::string dir(v);
-             if (!dir.empty()) {
-                 struct stat st {};
-                 if (::stat(dir.c_str(), &st) != 0) {
-                     return quoted(dir) + " is not a directory (" + std::strerror(errno) + ")";
-                 }
-                 if (!S_ISDIR(st.st_mode)) return quoted(dir) + " is not a directory";
-             }
-             c.web_root = std::move(dir);
              return "";
          }},
 

@@ -26,7 +26,6 @@ struct Config {
     int idle_timeout_s = 40;        // --idle-timeout S       close when no pong within S seconds of the last one
     int drain_timeout_s = 10;       // --drain-timeout S      SIGTERM: time to finish in-flight commits
     std::string log_level = "info"; // --log-level LEVEL      debug, info, warn, error
-    std::string web_root;           // --web-root DIR         static files (empty: none)
     // --event-loop LOOP  ev (libev with epoll) or poll (libwebsockets' own poll() loop); docs/bridge.md
     std::string event_loop = "ev";
 

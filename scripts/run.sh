@@ -64,8 +64,13 @@ started=true
 cluster_env=$("${cluster[@]}" env)
 eval "$cluster_env"
 
-if [[ $("$PG_BIN/psql" -X -At -c "select (select count(*) from pg_extension where extname = 'pg_collab') > 0 and to_regclass('collab.acl') is null") == t ]]; then
-  die "the run cluster holds pg_collab from before access control (no collab.acl table), which this bridge cannot serve. It is development data: start over with 'scripts/run.sh --fresh' (deletes the run cluster's data), or drop the extension in database pg_collab yourself."
+# pg_collab 0.1.0 is unreleased and its install script still changes: the run database remembers (as its comment) the
+# script it was created from, and a database made from another script is not served by this build's bridge.
+script_id="pg_collab install script sha256:$(sha256sum "$REPO/extension/pg_collab--0.1.0.sql" | cut -c1-16)"
+has_extension=$("$PG_BIN/psql" -X -At -c "select count(*) from pg_extension where extname = 'pg_collab'")
+created_from=$("$PG_BIN/psql" -X -At -c "select coalesce(shobj_description(oid, 'pg_database'), '') from pg_database where datname = current_database()")
+if [[ $has_extension != 0 && $created_from != "$script_id" ]]; then
+  die "the run cluster's database pg_collab was created from another version of the install script than this build's (${created_from:-unknown}), so this bridge cannot serve it. It is development data: start over with 'scripts/run.sh --fresh' (deletes the run cluster's data), or drop the extension in database pg_collab yourself."
 fi
 "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 <<'EOF' || die "could not create or update the extension pg_collab (error above)"
 set client_min_messages = warning;
@@ -83,6 +88,7 @@ alter database pg_collab set pg_collab.dev_login = on;
 -- Development users log in to organization 'dev', which may edit these collections.
 select collab.grant(c, null, 'org:dev', 'editor') from unnest(array['notes', 'docs']) c;
 EOF
+"$PG_BIN/psql" -X -q -c "comment on database pg_collab is '$script_id'" || die "could not record the install script's id"
 version=$("$PG_BIN/psql" -X -At -c "select extversion from pg_extension where extname = 'pg_collab'")
 
 step "start collab-bridge on 127.0.0.1:$bridge_port"

@@ -6,7 +6,8 @@
 #   build/unit-tests         GoogleTest unit tests (tests/unit/*.cpp)
 #   build/trace-replay       editing-trace replay and benchmark (bench/trace_replay.cpp)
 #
-# Targets: native, unit-test, diff-test (DIFF_CASES=N, default 100000), trace-test, bench-core
+# Targets: native, unit-test, diff-test (DIFF_CASES=N, default 100000), diff-test-json0 (json0 against npm ot-json0,
+# DIFF_CASES=N, default 100000), trace-test, bench-core
 # (NATIVE_BENCH_REPEAT=N runs of the C++ replay, default 10; NATIVE_BENCH_NODE_REPEAT=N of the Node one, default 1:
 # the Node reference takes about 30 s per replay of automerge-paper).
 # The editing traces are read from $(SHARED_DIR)/traces, by default ../shared beside the repository.
@@ -42,9 +43,9 @@ NATIVE_TRACE_JSON := $(patsubst %,$(NATIVE_TRACE_DIR)/%.json,$(NATIVE_TRACES))
 DIFF_CASES   ?= 100000
 NATIVE_BENCH_REPEAT ?= 10
 NATIVE_BENCH_NODE_REPEAT ?= 1
-NATIVE_DIFF_MODULES := tests/diff/node_modules/ot-text-unicode/package.json
+NATIVE_DIFF_MODULES := tests/diff/node_modules/ot-text-unicode/package.json tests/diff/node_modules/ot-json0/package.json
 
-.PHONY: native unit-test diff-test trace-test bench-core native-clean
+.PHONY: native unit-test diff-test diff-test-json0 trace-test bench-core native-clean
 
 native: $(NATIVE_BINS)
 
@@ -84,12 +85,15 @@ unit-test: $(NATIVE_BUILD)/unit-tests
 	$(NATIVE_BUILD)/unit-tests
 
 # Node dependencies of the differential test and the Node benchmark (pinned by tests/diff/package-lock.json).
-$(NATIVE_DIFF_MODULES): tests/diff/package.json tests/diff/package-lock.json
+$(NATIVE_DIFF_MODULES) &: tests/diff/package.json tests/diff/package-lock.json
 	$(NATIVE_NPM) ci --prefix tests/diff --no-audit --no-fund
-	@touch $@
+	@touch $(NATIVE_DIFF_MODULES)
 
 diff-test: $(NATIVE_BUILD)/collab-ot $(NATIVE_DIFF_MODULES)
 	$(NATIVE_NODE) tests/diff/diff.js --cli $(NATIVE_BUILD)/collab-ot --cases $(DIFF_CASES)
+
+diff-test-json0: $(NATIVE_BUILD)/collab-ot $(NATIVE_DIFF_MODULES)
+	$(NATIVE_NODE) tests/diff/diff_json0.js --cli $(NATIVE_BUILD)/collab-ot --cases $(DIFF_CASES)
 
 $(NATIVE_TRACE_SRC_DIR)/%.json.gz:
 	@echo "trace $@ not found: set SHARED_DIR to the directory that holds traces/ (default ../shared)" >&2; exit 1

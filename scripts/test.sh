@@ -89,6 +89,10 @@ run_recorded installcheck "$sql_blocker" installcheck
 run_recorded unit-test "$native_blocker" make --no-print-directory unit-test
 run_recorded bridge-unit "" make --no-print-directory bridge-unit-test
 run_recorded diff-test "$native_blocker" make --no-print-directory diff-test "${diff_cases[@]}"
+# json0 against npm ot-json0: 50,000 cases by default (make diff-test-json0 DIFF_CASES=N for more).
+json0_cases=(DIFF_CASES=50000)
+$quick && json0_cases=(DIFF_CASES=5000)
+run_recorded diff-test-json0 "$native_blocker" make --no-print-directory diff-test-json0 "${json0_cases[@]}"
 run_recorded trace-test "$native_blocker" make --no-print-directory trace-test
 run_recorded sql-replay "$sql_blocker" "$REPO/tests/trace/sql_replay.sh"
 run_recorded bridge-db "${e2e_blocker:-$sql_blocker}" make --no-print-directory bridge-db-test

@@ -482,4 +482,4 @@ if (require.main === module) {
   });
 }
 
-module.exports = { makeScenario, Rng };
+module.exports = { makeScenario, Rng, Core };

@@ -5,11 +5,13 @@
 #   build/collab-ot          CLI over the type-erased API (tools/collab-ot.cpp); `collab-ot serve` for tests
 #   build/unit-tests         GoogleTest unit tests (tests/unit/*.cpp)
 #   build/trace-replay       editing-trace replay and benchmark (bench/trace_replay.cpp)
+#   build/json0-bench        json0 apply / transform benchmark (bench/json0_bench.cpp; run by bench/json0.sh)
 #
 # Targets: native, unit-test, diff-test (DIFF_CASES=N, default 100000), diff-test-json0 (json0 against npm ot-json0,
 # DIFF_CASES=N, default 100000), trace-test, bench-core
 # (NATIVE_BENCH_REPEAT=N runs of the C++ replay, default 10; NATIVE_BENCH_NODE_REPEAT=N of the Node one, default 1:
-# the Node reference takes about 30 s per replay of automerge-paper).
+# the Node reference takes about 30 s per replay of automerge-paper), json0-bench (build/json0-bench and npm
+# ot-json0: what bench/json0.sh, the json0 benchmark, needs).
 # The editing traces are read from $(SHARED_DIR)/traces, by default ../shared beside the repository.
 
 NATIVE_CXX      ?= g++
@@ -30,9 +32,12 @@ NATIVE_UNIT_SRCS := $(sort $(wildcard tests/unit/*.cpp))
 NATIVE_UNIT_OBJS := $(patsubst tests/unit/%.cpp,$(NATIVE_OBJ)/unit/%.o,$(NATIVE_UNIT_SRCS))
 NATIVE_CLI_OBJ   := $(NATIVE_OBJ)/tools/collab-ot.o
 NATIVE_TRACE_OBJ := $(NATIVE_OBJ)/bench/trace_replay.o
-NATIVE_ALL_OBJS  := $(NATIVE_CORE_OBJS) $(NATIVE_UNIT_OBJS) $(NATIVE_CLI_OBJ) $(NATIVE_TRACE_OBJ)
+NATIVE_JSON0_BENCH_OBJ := $(NATIVE_OBJ)/bench/json0_bench.o
+NATIVE_ALL_OBJS  := $(NATIVE_CORE_OBJS) $(NATIVE_UNIT_OBJS) $(NATIVE_CLI_OBJ) $(NATIVE_TRACE_OBJ) \
+                    $(NATIVE_JSON0_BENCH_OBJ)
 
-NATIVE_BINS := $(NATIVE_BUILD)/collab-ot $(NATIVE_BUILD)/unit-tests $(NATIVE_BUILD)/trace-replay
+NATIVE_BINS := $(NATIVE_BUILD)/collab-ot $(NATIVE_BUILD)/unit-tests $(NATIVE_BUILD)/trace-replay \
+               $(NATIVE_BUILD)/json0-bench
 
 SHARED_DIR ?= $(abspath ..)/shared
 NATIVE_TRACE_SRC_DIR := $(SHARED_DIR)/traces
@@ -45,7 +50,7 @@ NATIVE_BENCH_REPEAT ?= 10
 NATIVE_BENCH_NODE_REPEAT ?= 1
 NATIVE_DIFF_MODULES := tests/diff/node_modules/ot-text-unicode/package.json tests/diff/node_modules/ot-json0/package.json
 
-.PHONY: native unit-test diff-test diff-test-json0 trace-test bench-core native-clean
+.PHONY: native unit-test diff-test diff-test-json0 trace-test bench-core json0-bench native-clean
 
 native: $(NATIVE_BINS)
 
@@ -74,6 +79,9 @@ $(NATIVE_BUILD)/collab-ot: $(NATIVE_CLI_OBJ) $(NATIVE_CORE_LIB)
 	$(NATIVE_CXX) $(NATIVE_CXXFLAGS) -o $@ $^ $(NATIVE_LDLIBS)
 
 $(NATIVE_BUILD)/trace-replay: $(NATIVE_TRACE_OBJ) $(NATIVE_CORE_LIB)
+	$(NATIVE_CXX) $(NATIVE_CXXFLAGS) -o $@ $^ $(NATIVE_LDLIBS)
+
+$(NATIVE_BUILD)/json0-bench: $(NATIVE_JSON0_BENCH_OBJ) $(NATIVE_CORE_LIB)
 	$(NATIVE_CXX) $(NATIVE_CXXFLAGS) -o $@ $^ $(NATIVE_LDLIBS)
 
 $(NATIVE_BUILD)/unit-tests: $(NATIVE_UNIT_OBJS) $(NATIVE_CORE_LIB)
@@ -114,6 +122,9 @@ bench-core: $(NATIVE_BUILD)/trace-replay $(NATIVE_TRACE_DIR)/automerge-paper.jso
 	node_ms=$$(echo "$$node_out" | sed -n 's/.*best_ms=\([0-9.]*\).*/\1/p'); \
 	awk -v c="$$cpp_ms" -v n="$$node_ms" 'BEGIN { if (c <= 0 || n <= 0) exit 1; \
 		printf "bench-core automerge-paper: cpp_ms=%s node_ms=%s ratio(node/cpp)=%.1f\n", c, n, n / c }'
+
+# What bench/json0.sh runs: the C++ benchmark and npm ot-json0 for its Node reference.
+json0-bench: $(NATIVE_BUILD)/json0-bench $(NATIVE_DIFF_MODULES)
 
 native-clean:
 	rm -rf $(NATIVE_BUILD)

@@ -72,11 +72,10 @@ class Bridge {
 
     void open_session(SessionId id, Identity identity);
     const Identity *identity(SessionId id) const;
-    // Closes (after queued messages) every session whose identity matches.
-    void close_where(const std::function<bool(const Identity &)> &match, int code, const std::string &reason);
     // collab_auth notifications other than ACL changes ("keys", "revocation:N") go to this handler.
     void on_auth_event(std::function<void(const std::string &payload)> handler) { auth_event_ = std::move(handler); }
-    // Verifies a fresh token sent on an open socket ({"a": "auth"}): fills identity, or returns what is wrong.
+    // Verifies a fresh token sent on an open socket ({"a": "auth"}) for the same user and organization: fills
+    // identity (with the socket's address), or returns what is wrong.
     using Reauthenticate = std::function<std::string(SessionId, const std::string &token, Identity &identity)>;
     void on_reauthenticate(Reauthenticate fn) { reauthenticate_ = std::move(fn); }
     // Rights changed: re-check every open subscription and presence channel; end the ones that lost their right.

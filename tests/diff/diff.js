@@ -365,16 +365,14 @@ function show(v) {
   return v === undefined ? 'undefined' : JSON.stringify(v);
 }
 
-async function runBatch(core, seed, indices) {
-  const scenarios = indices.map((i) => makeScenario(seed, i));
+// Sends every scenario's checks to the core in one batch, records each mismatch in its scenario's failures and
+// returns, per scenario, the core's answers by check name. compare(want, got) returns why they differ, or ''.
+async function checkScenarios(core, scenarios, compare) {
   const requests = [];
   for (const s of scenarios) for (const ch of s.checks) requests.push(ch.req);
   const answers = await core.run(requests);
-
-  // Phase 2: TP1 on the core's own results.
   let k = 0;
-  const tp1 = [];
-  for (const s of scenarios) {
+  return scenarios.map((s) => {
     const got = {};
     for (const ch of s.checks) {
       const ans = answers[k++];
@@ -382,6 +380,18 @@ async function runBatch(core, seed, indices) {
       const why = compare(ch.want, ans);
       if (why) s.failures.push({ check: ch.name, why, request: ch.req, want: ch.want, got: ans });
     }
+    return got;
+  });
+}
+
+async function runBatch(core, seed, indices) {
+  const scenarios = indices.map((i) => makeScenario(seed, i));
+  const answersOf = await checkScenarios(core, scenarios, compare);
+
+  // Phase 2: TP1 on the core's own results.
+  const tp1 = [];
+  for (const [si, s] of scenarios.entries()) {
+    const got = answersOf[si];
     const da = got['apply(doc, a)'], db = got['apply(doc, b)'];
     const tba = got['transform(b, a, right)'], tab = got['transform(a, b, left)'];
     if ([da, db, tba, tab].every((x) => x && x.ok !== undefined)) {
@@ -482,4 +492,4 @@ if (require.main === module) {
   });
 }
 
-module.exports = { makeScenario, Rng, Core };
+module.exports = { makeScenario, Rng, Core, checkScenarios };

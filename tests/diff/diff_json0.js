@@ -18,7 +18,7 @@
 const path = require('path');
 const json0 = require('ot-json0').type;
 const textUnicode = require('ot-text-unicode').type;
-const { Rng, Core } = require('./diff.js');
+const { Rng, Core, checkScenarios } = require('./diff.js');
 
 json0.registerSubtype(textUnicode);
 
@@ -258,19 +258,10 @@ function show(v) { return JSON.stringify(v); }
 
 async function runBatch(core, seed, indices) {
   const scenarios = indices.map((i) => makeScenario(seed, i));
-  const reqs = [];
-  for (const s of scenarios) for (const ch of s.checks) reqs.push(ch.req);
-  const answers = await core.run(reqs);
-  let k = 0;
+  const answersOf = await checkScenarios(core, scenarios, compare);
   const tp = [];
-  for (const s of scenarios) {
-    const got = {};
-    for (const ch of s.checks) {
-      const ans = answers[k++];
-      got[ch.name] = ans;
-      const why = compare(ch.want, ans);
-      if (why) s.failures.push({ check: ch.name, why, request: ch.req, want: ch.want, got: ans });
-    }
+  for (const [si, s] of scenarios.entries()) {
+    const got = answersOf[si];
     const da = got['apply(doc, a)'], db = got['apply(doc, b)'];
     for (const [L, R] of [['left', 'right'], ['right', 'left']]) {
       const tba = got[`transform(b, a, ${L})`], tab = got[`transform(a, b, ${R})`];

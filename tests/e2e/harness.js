@@ -532,23 +532,8 @@ const connections = new Set();
 //   conn.received / conn.sent: every message, cloned, with {socket: n} = the socket's ordinal on this connection
 //   conn.errors: 'error' events of the connection and its docs
 //   conn.sockets: the WebSocket objects, in order; conn.closeEvents: {socket, code, reason}
-function connect(url, { name = 'client' } = {}) {
-  const ws = new WebSocket(url);
-  const conn = new ShareDB.Connection(ws);
-  conn.e2eName = name;
-  conn.received = [];
-  conn.sent = [];
-  conn.errors = [];
-  conn.sockets = [ws];
-  conn.closeEvents = [];
-  conn.warningsFrom = clientWarnings.length; // the client logger is global: warnings from here on
-  watchSocket(conn, ws, 0);
-  conn.on('receive', (req) => conn.received.push({ socket: conn.sockets.length - 1, ...clone(req.data) }));
-  conn.on('send', (msg) => conn.sent.push({ socket: conn.sockets.length - 1, ...clone(msg) }));
-  conn.on('error', (err) => conn.errors.push(err));
-  conn.on('doc', (doc) => doc.on('error', (err) => conn.errors.push(err)));
-  connections.add(conn);
-  return conn;
+function connect(url, opts) {
+  return connectWith(() => new WebSocket(url), opts);
 }
 
 function watchSocket(conn, ws, n) {
@@ -1115,7 +1100,7 @@ function upgradeOutcome(url, creds = {}) {
   });
 }
 
-// A stock ShareDB connection over a socket made by makeSocket(): like connect(), for sockets with credentials.
+// A stock ShareDB connection over a socket made by makeSocket() (connect() and the credential variants use it).
 function connectWith(makeSocket, { name = 'client' } = {}) {
   const ws = makeSocket();
   const conn = new ShareDB.Connection(ws);

@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "json0.hpp"
 #include "text_unicode.hpp"
 
 namespace collab {
@@ -91,8 +92,8 @@ const OtType &type() {
 } // namespace text
 
 const OtType *find_type(std::string_view name_or_uri) noexcept {
-    const OtType &t = text::type();
-    if (name_or_uri == t.name() || name_or_uri == t.uri()) return &t;
+    for (const OtType *t : {&text::type(), &json0::type()})
+        if (name_or_uri == t->name() || name_or_uri == t->uri()) return t;
     return nullptr;
 }
 
@@ -100,7 +101,8 @@ const OtType &require_type(std::string_view name_or_uri) {
     if (const OtType *t = find_type(name_or_uri)) return *t;
     throw OtError(ErrorKind::TypeNotRecognized,
                   "unknown OT type '" + std::string(name_or_uri) +
-                      "': use 'text-unicode' (or its URI http://sharejs.org/types/text-unicode)");
+                      "': use text-unicode (http://sharejs.org/types/text-unicode) or json0 "
+                      "(http://sharejs.org/types/JSONv0)");
 }
 
 } // namespace collab

@@ -28,6 +28,7 @@ namespace {
 int cache_size_kb = 64 * 1024;  // pg_collab.document_cache_size
 int checkpoint_interval = 1000; // pg_collab.checkpoint_interval
 int checkpoint_min_kb = 64;     // pg_collab.checkpoint_min_size
+int live_data_max_kb = 64;      // pg_collab.live_data_max_size
 constexpr std::size_t kMaxKeyBytes = 256;
 constexpr std::int64_t kMaxCatchUpOps = 10000; // beyond this a cached document is rebuilt from its checkpoint
 
@@ -49,6 +50,7 @@ enum PlanId {
     kAccessRight,
     kClientIdSecret,
     kAclVersion,
+    kWriteLiveData,
     kPlanCount
 };
 
@@ -90,9 +92,10 @@ const PlanSpec kPlans[kPlanCount] = {
      6,
      {TEXTOID, TEXTOID, TEXTOID, INT8OID, INT4OID, INT8OID}},
     {"UPDATE collab.documents SET type = $3, version = $4, tail_ops = 0, tail_bytes = 0, "
-     "checkpoint_version = $4, snapshot_bytes = $5, updated_at = clock_timestamp() WHERE collection = $1 AND id = $2",
-     5,
-     {TEXTOID, TEXTOID, TEXTOID, INT8OID, INT8OID}},
+     "checkpoint_version = $4, snapshot_bytes = $5, data = $6::jsonb, data_version = $4, "
+     "updated_at = clock_timestamp() WHERE collection = $1 AND id = $2",
+     6,
+     {TEXTOID, TEXTOID, TEXTOID, INT8OID, INT8OID, TEXTOID}},
     {"INSERT INTO collab.snapshots (collection, id, version, type, data) VALUES ($1, $2, $3, $4, $5::jsonb)",
      5,
      {TEXTOID, TEXTOID, INT8OID, TEXTOID, TEXTOID}},
@@ -113,6 +116,9 @@ const PlanSpec kPlans[kPlanCount] = {
      {TEXTOID, TEXTOID, TEXTOID, TEXTOID}},
     {"SELECT secret FROM collab.bridge_secrets WHERE name = 'client_id'", 0, {}},
     {"SELECT version FROM collab.acl_version", 0, {}},
+    {"UPDATE collab.documents SET data = $3::jsonb, data_version = $4 WHERE collection = $1 AND id = $2",
+     4,
+     {TEXTOID, TEXTOID, TEXTOID, INT8OID}},
 };
 
 SPIPlanPtr plans[kPlanCount];
@@ -633,6 +639,9 @@ extern "C" void collab_subxact_callback(SubXactEvent event, SubTransactionId sub
 
 std::string snapshot_json(const DocState &st) { return st.snapshot ? json_dump(st.snapshot->to_json().get()) : "null"; }
 
+// Documents whose data is kept queryable as jsonb in collab.documents.data.
+bool has_live_data(const DocState &st) { return st.type != nullptr && st.type->name() == "json0"; }
+
 void write_checkpoint(const DocKey &key, const DocState &st) {
     const std::optional<std::string> type_uri =
         st.type ? std::optional<std::string>(std::string(st.type->uri())) : std::nullopt;
@@ -640,7 +649,14 @@ void write_checkpoint(const DocKey &key, const DocState &st) {
     exec(kInsertSnapshot,
          {Arg::text(key.collection), Arg::text(key.id), Arg::int8(st.version), Arg::text(type_uri), Arg::text(data)});
     exec(kUpdateDocCheckpoint, {Arg::text(key.collection), Arg::text(key.id), Arg::text(type_uri),
-                                Arg::int8(st.version), Arg::int8(static_cast<std::int64_t>(data ? data->size() : 0))});
+                                Arg::int8(st.version), Arg::int8(static_cast<std::int64_t>(data ? data->size() : 0)),
+                                Arg::text(has_live_data(st) ? data : std::nullopt)});
+}
+
+// Brings collab.documents.data up to the document's current version (callers decide when: once per call and document).
+void write_live_data(const DocKey &key, const DocState &st) {
+    exec(kWriteLiveData,
+         {Arg::text(key.collection), Arg::text(key.id), Arg::text(snapshot_json(st)), Arg::int8(st.version)});
 }
 
 SubmitResult submit_locked(const DocKey &key, std::optional<std::int64_t> base_version, const std::string &op_json,
@@ -773,7 +789,10 @@ SubmitResult submit_locked(const DocKey &key, std::optional<std::int64_t> base_v
     else if (op_bytes != guessed_bytes) // transformed: keep the byte count exact
         set_doc(key, row->type_uri, st.version, tail_ops, tail_bytes);
     queue_notify(key, st.version);
-    return SubmitResult{current, std::move(stored), std::move(missed)};
+    // The checkpoint's JSON size plus the ops' since bounds the document's size without serialising it.
+    const bool live_data_due = !checkpoint && has_live_data(st) &&
+                               row->snapshot_bytes + tail_bytes <= static_cast<std::int64_t>(live_data_max_kb) * 1024;
+    return SubmitResult{current, std::move(stored), std::move(missed), live_data_due};
 }
 
 SnapshotResult to_result(const DocState &st) {
@@ -943,9 +962,26 @@ void require_client_id_of(const Actor &actor, const std::string &src) {
                       "Reconnect: the bridge issues a new client id in the handshake.");
 }
 
-SubmitResult submit(const DocKey &key, std::optional<std::int64_t> base_version, const std::string &op_json,
-                    const std::optional<std::string> &src, std::optional<std::int64_t> seq, DeleteMode delete_mode,
-                    const std::optional<std::string> &new_doc_org, const std::optional<std::string> &acting_user) {
+namespace {
+
+// Writes collab.documents.data at the document's current version. The caller holds the row lock (it submitted).
+void flush_live_data(const DocKey &key) {
+    CacheEntry *e = cache().find(cache_key(key));
+    if (e != nullptr) {
+        cache().touch(cache_key(key));
+    } else { // dropped by a failed subtransaction after the op that made the data due
+        const std::optional<DocRow> row = read_doc(key);
+        if (!row) return;
+        e = &current_state(key, *row);
+    }
+    if (has_live_data(e->state)) write_live_data(key, e->state);
+}
+
+// A submit without its live data write (submit_many writes it once per document).
+SubmitResult submit_unflushed(const DocKey &key, std::optional<std::int64_t> base_version, const std::string &op_json,
+                              const std::optional<std::string> &src, std::optional<std::int64_t> seq,
+                              DeleteMode delete_mode, const std::optional<std::string> &new_doc_org,
+                              const std::optional<std::string> &acting_user) {
     if (src.has_value() != seq.has_value())
         throw CollabError(Code::InvalidArgument, "src and seq must be given together (or both NULL)");
     if (seq && *seq < 0) throw CollabError(Code::InvalidArgument, "seq must be >= 0, got " + std::to_string(*seq));
@@ -953,6 +989,20 @@ SubmitResult submit(const DocKey &key, std::optional<std::int64_t> base_version,
     spi_connect();
     SubmitResult r = submit_locked(key, base_version, op_json, src, seq, delete_mode, new_doc_org, acting_user);
     spi_finish();
+    return r;
+}
+
+} // namespace
+
+SubmitResult submit(const DocKey &key, std::optional<std::int64_t> base_version, const std::string &op_json,
+                    const std::optional<std::string> &src, std::optional<std::int64_t> seq, DeleteMode delete_mode,
+                    const std::optional<std::string> &new_doc_org, const std::optional<std::string> &acting_user) {
+    SubmitResult r = submit_unflushed(key, base_version, op_json, src, seq, delete_mode, new_doc_org, acting_user);
+    if (r.live_data_due) {
+        spi_connect();
+        flush_live_data(key);
+        spi_finish();
+    }
     return r;
 }
 
@@ -1008,7 +1058,10 @@ std::vector<BatchOutcome> submit_many(const std::vector<BatchRequest> &requests)
     };
     std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return key_of(a) < key_of(b); });
     std::vector<BatchOutcome> outcomes(requests.size());
-    for (std::size_t i : order) {
+    // Whether the newest successful submit to the document being worked through left its live data due.
+    bool live_data_due = false;
+    for (std::size_t n = 0; n < order.size(); ++n) {
+        const std::size_t i = order[n];
         check_interrupts();
         const BatchRequest &r = requests[i];
         BatchOutcome &out = outcomes[i];
@@ -1023,12 +1076,29 @@ std::vector<BatchOutcome> submit_many(const std::vector<BatchRequest> &requests)
                     require_right(*r.key, *r.actor, Right::Editor);
                     if (r.src) require_client_id_of(*r.actor, *r.src);
                 }
-                out.result = submit(*r.key, r.base_version, r.op_json, r.src, r.seq, DeleteMode::ShareDb,
-                                    r.actor ? r.actor->org : std::nullopt,
-                                    r.actor ? std::optional<std::string>(r.actor->user) : std::nullopt);
+                out.result = submit_unflushed(*r.key, r.base_version, r.op_json, r.src, r.seq, DeleteMode::ShareDb,
+                                              r.actor ? r.actor->org : std::nullopt,
+                                              r.actor ? std::optional<std::string>(r.actor->user) : std::nullopt);
             },
             out.sqlstate, out.message);
+        if (out.result) live_data_due = out.result->live_data_due;
         if (out.result && !r.want_missed) out.result->missed.clear();
+        // The document's last request: write its live data once for all of them.
+        if (live_data_due && (n + 1 == order.size() || key_of(order[n + 1]) != key_of(i))) {
+            live_data_due = false;
+            std::string sqlstate, message;
+            if (!in_subtransaction(
+                    [&] {
+                        spi_connect();
+                        flush_live_data(*r.key);
+                        spi_finish();
+                    },
+                    sqlstate, message))
+                pg_guard([&] {
+                    ereport(WARNING, (errmsg("pg_collab: collab.documents.data of %s was not updated: %s",
+                                             doc_name(*r.key).c_str(), message.c_str())));
+                });
+        }
     }
     return outcomes;
 }
@@ -1089,6 +1159,11 @@ void define_settings() {
         DefineCustomIntVariable(
             "pg_collab.checkpoint_min_size", "Op bytes since the last checkpoint that always trigger a new one (kB).",
             nullptr, &checkpoint_min_kb, 64, 1, INT_MAX / 1024, PGC_USERSET, GUC_UNIT_KB, nullptr, nullptr, nullptr);
+        DefineCustomIntVariable(
+            "pg_collab.live_data_max_size",
+            "Largest json0 document whose collab.documents.data every change rewrites (kB).",
+            "Larger documents get their data refreshed with each checkpoint, so that an op never costs O(document).",
+            &live_data_max_kb, 64, 0, INT_MAX / 1024, PGC_USERSET, GUC_UNIT_KB, nullptr, nullptr, nullptr);
         DefineCustomBoolVariable(
             "pg_collab.dev_login",
             "Allows collab.dev_create_login_ticket(): a login for any user, for development only.",

@@ -29,6 +29,8 @@ struct SubmitResult {
     // The ops committed between the op's base version and its version: what it was transformed against (for a
     // duplicate, what the submitter missed). A ShareDB server sends them before the ack.
     std::vector<LoggedOp> missed;
+    // collab.documents.data should be brought up to date once the caller is done with this document.
+    bool live_data_due = false;
 };
 
 // The authenticated user a bridge acts for. Bridge functions check every request against collab.acl for it; the

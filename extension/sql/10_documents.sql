@@ -32,6 +32,11 @@ CREATE TABLE @extschema@.documents (
     tail_ops           integer     NOT NULL DEFAULT 0, -- ops since that checkpoint
     tail_bytes         bigint      NOT NULL DEFAULT 0, -- their JSON size
     snapshot_bytes     bigint      NOT NULL DEFAULT 0, -- JSON size of that checkpoint
+    -- json0 documents: their data at data_version, as jsonb, for SQL queries and indexes. Rewritten by every call
+    -- that changes a document of up to pg_collab.live_data_max_size, so that data_version = version; a larger
+    -- document's data is refreshed with each checkpoint. NULL for other types and deleted documents.
+    data               jsonb       COMPRESSION lz4,
+    data_version       bigint,
     created_at         timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
     updated_at         timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
     PRIMARY KEY (collection, id)

@@ -129,12 +129,29 @@ test('ops that do not fit the document, and versions in the future', T, async ()
   assert.ok(forged.error);
 });
 
+test('json0: ops that do not fit the document are refused and change nothing', T, async () => {
+  await h.sql("SELECT collab.create_doc('err', 'json', 'json0', '{\"l\": [1], \"o\": {\"a\": 1}, \"s\": \"xyz\"}')");
+  const jop = (o) => op({ d: 'json', v: 1, op: o });
+  const NOT_APPLIED = 'ERR_OT_OP_NOT_APPLIED';
+  await expectError(jop([{ p: ['missing', 'x'], oi: 1 }]), NOT_APPLIED); // a path into a missing key
+  await expectError(jop([{ p: ['l', 5], ld: 1 }]), NOT_APPLIED); // an index out of range
+  await expectError(jop([{ p: ['l', 'k'], oi: 1 }]), NOT_APPLIED); // a key into a list
+  await expectError(jop([{ p: ['o', 0], li: 1 }]), NOT_APPLIED); // an index into an object
+  await expectError(jop([{ p: ['l', 0], ld: 2 }]), NOT_APPLIED); // ld does not match
+  await expectError(jop([{ p: ['o', 'a'], od: 2 }]), NOT_APPLIED); // od does not match
+  await expectError(jop([{ p: ['s', 1], sd: 'q' }]), NOT_APPLIED); // sd does not match
+  await expectError(jop([{ p: ['o', 'a'], na: 1 }, { p: ['s'], na: 1 }]), NOT_APPLIED); // na on a string, after a good one
+  await expectError(jop([{ p: ['s'], t: 'rich-text', o: [] }]), OP_BADLY); // an unknown subtype
+  await expectError(jop([{ p: ['s'] }]), OP_BADLY); // no instruction
+  await expectError(jop({ p: ['s'], na: 1 }), OP_BADLY); // not an array
+  assert.deepEqual((await h.dbFetch('err', 'json')).data, { l: [1], o: { a: 1 }, s: 'xyz' });
+});
+
 test('creates: existing document, unknown type, bad data', T, async () => {
   await expectError(op({ v: null, create: { type: h.TEXT_URI, data: 'again' } }), 'ERR_DOC_ALREADY_CREATED');
   await expectError(op({ v: 0, create: { type: 'text-unicode', data: 'again' } }), 'ERR_DOC_ALREADY_CREATED');
   await expectError(op({ v: 1, create: { type: h.TEXT_URI, data: 'again' } }), 'ERR_DOC_ALREADY_CREATED');
   await expectError(op({ d: 'new', v: 0, create: { type: 'no-such-type', data: '' } }), 'ERR_DOC_TYPE_NOT_RECOGNIZED');
-  await expectError(op({ d: 'new', v: 0, create: { type: h.JSON0_URI, data: {} } }), 'ERR_DOC_TYPE_NOT_RECOGNIZED');
   await expectError(op({ d: 'new', v: 0, create: { type: h.TEXT_URI, data: 5 } }), OP_BADLY);
   // The stock client gets the same error for a create of an existing doc it did not load.
   const conn = await h.connected(A.url, { name: 'creator' });

@@ -1,10 +1,18 @@
 #!/usr/bin/env bash
-# SQL benchmark: does the per-op cost of collab.submit grow with document size? Compares submits to 1 MiB text
-# documents with the same submits to 1 KiB documents, in the same run on the same private cluster.
+# SQL benchmark: does the per-op cost of collab.submit grow with document size? Compares submits to 1 MiB documents
+# with the same submits to 1 KiB documents, in the same run on the same private cluster.
 #
-# Documents: 1,048,576 and 1,024 random ASCII letters and spaces (so the checkpoints do not compress to nothing).
-# Op: replace 3 characters at a random position ([pos, "abc", {"d": 3}]: insert 3, delete 3), one op per transaction
-# (autocommit) at the document's current version (base_version NULL). Replacing keeps the sizes constant over the run.
+# BENCH_TYPE=text-unicode (default): documents of 1,048,576 and 1,024 random ASCII letters and spaces (so the
+# checkpoints do not compress to nothing). Op: replace 3 characters at a random position ([pos, "abc", {"d": 3}]:
+# insert 3, delete 3).
+# BENCH_TYPE=json0: documents {"items": [{"n": 0, "s": "<40 random letters>"}, ...]} of about 1 MiB (19,000 items)
+# and 1 KiB (19 items) of JSON. Op: on a random item, add 1 to n, insert "abc" at a random position of s and delete it
+# again ([{"p": ["items", i, "n"], "na": 1}, {"p": ["items", i, "s", pos], "si": "abc"}, {"p": [...], "sd": "abc"}]).
+# The 1 KiB documents are below pg_collab.live_data_max_size, so each of their ops also rewrites collab.documents.data;
+# the 1 MiB ones get it refreshed with their checkpoints.
+#
+# One op per transaction (autocommit) at the document's current version (base_version NULL). The ops keep the sizes
+# constant over the run.
 # Client k works on its own document k (1 client: one document per size; 8 clients: eight), so clients never wait for
 # each other's row locks and the figure is the per-op cost, not lock contention.
 #
@@ -24,6 +32,7 @@
 #   BENCH_SECONDS   seconds per pgbench run (default 20)
 #   BENCH_ROUNDS    rounds of (1 KiB, 1 MiB) runs per client count (default 2)
 #   BENCH_CLIENTS   client counts to run, space-separated (default "1 8"; -j is min(2, clients))
+#   BENCH_TYPE      text-unicode (default) or json0
 #   BENCH_KEEP=1    keep the cluster directory (with server.log and the pgbench outputs)
 set -euo pipefail
 # shellcheck source=bench/cluster.bash
@@ -32,8 +41,18 @@ source "$(dirname "${BASH_SOURCE[0]}")/cluster.bash"
 seconds=${BENCH_SECONDS:-20}
 rounds=${BENCH_ROUNDS:-2}
 client_counts=${BENCH_CLIENTS:-1 8}
-small_len=1024
-big_len=1048576
+type=${BENCH_TYPE:-text-unicode}
+case $type in
+text-unicode)
+  small_len=1024 big_len=1048576 # characters
+  unit=characters size_expr="length(f.data #>> '{}')"
+  ;;
+json0)
+  small_len=19 big_len=19000 # items of about 55 bytes
+  unit=items size_expr="jsonb_array_length(f.data->'items')"
+  ;;
+*) bench_die "BENCH_TYPE must be text-unicode or json0, not '$type'" ;;
+esac
 
 for v in seconds rounds; do
   [[ ${!v} =~ ^[1-9][0-9]*$ ]] || bench_die "$v must be a positive integer, not '${!v}'"
@@ -47,10 +66,14 @@ done
 
 bench_cluster_start
 
-echo "== bench/sql_size.sh: collab.submit on 1 MiB vs 1 KiB text documents"
+echo "== bench/sql_size.sh: collab.submit on 1 MiB vs 1 KiB $type documents"
 bench_print_machine
-printf 'workload:   replace 3 characters at a random position, one op per transaction, clients: %s, %s s per run,\n' \
-  "$client_counts" "$seconds"
+if [[ $type == json0 ]]; then
+  what='na + si + sd on a random list item'
+else
+  what='replace 3 characters at a random position'
+fi
+printf 'workload:   %s, one op per transaction, clients: %s, %s s per run,\n' "$what" "$client_counts" "$seconds"
 printf '            %s round(s), -M prepared, one document per client\n' "$rounds"
 
 # Random letters and spaces, generated in SQL; every document gets its own text.
@@ -58,28 +81,44 @@ bench_sql "
   CREATE FUNCTION pg_temp.random_text(n int) RETURNS text LANGUAGE sql AS
     \$\$ SELECT string_agg(substr('abcdefghijklmnopqrstuvwxyz     ', 1 + (random() * 30)::int % 31, 1), '')
            FROM generate_series(1, n) \$\$;
-  SELECT count(collab.create_doc('size', 'small-' || k, 'text-unicode', to_jsonb(pg_temp.random_text($small_len))))
+  CREATE FUNCTION pg_temp.initial(n int) RETURNS jsonb LANGUAGE sql AS
+    \$\$ SELECT CASE WHEN '$type' = 'json0'
+                   THEN jsonb_build_object('items', (SELECT jsonb_agg(jsonb_build_object('n', 0, 's',
+                                                            pg_temp.random_text(40))) FROM generate_series(1, n)))
+                   ELSE to_jsonb(pg_temp.random_text(n)) END \$\$;
+  SELECT count(collab.create_doc('size', 'small-' || k, '$type', pg_temp.initial($small_len)))
     FROM generate_series(0, $max_clients - 1) k;
-  SELECT count(collab.create_doc('size', 'big-' || k, 'text-unicode', to_jsonb(pg_temp.random_text($big_len))))
+  SELECT count(collab.create_doc('size', 'big-' || k, '$type', pg_temp.initial($big_len)))
     FROM generate_series(0, $max_clients - 1) k;
   VACUUM ANALYZE;
   CHECKPOINT;" >/dev/null
 bench_sql "
-  SELECT format('documents:  %s x %s characters (%s bytes as JSON), %s x %s characters (%s bytes as JSON)',
+  SELECT format('documents:  %s x %s $unit (%s bytes as JSON), %s x %s $unit (%s bytes as JSON)',
                 count(*) FILTER (WHERE small), min(chars) FILTER (WHERE small), min(bytes) FILTER (WHERE small),
                 count(*) FILTER (WHERE NOT small), min(chars) FILTER (WHERE NOT small),
                 min(bytes) FILTER (WHERE NOT small))
-    FROM (SELECT d.id LIKE 'small-%' AS small, length(f.data #>> '{}') AS chars, length(f.data::text) AS bytes
+    FROM (SELECT d.id LIKE 'small-%' AS small, $size_expr AS chars, length(f.data::text) AS bytes
             FROM collab.documents d CROSS JOIN LATERAL collab.fetch(d.collection, d.id) f
            WHERE d.collection = 'size') s"
 
 for kind in small big; do
   len_var=${kind}_len
-  cat >"$BENCH_DIR/$kind.sql" <<EOF
+  if [[ $type == json0 ]]; then
+    cat >"$BENCH_DIR/$kind.sql" <<EOF
+\\set item random(0, ${!len_var} - 1)
+\\set pos random(0, 40)
+SELECT version FROM collab.submit('size', '$kind-' || :client_id::text, NULL,
+  jsonb_build_array(jsonb_build_object('p', jsonb_build_array('items', :item::int, 'n'), 'na', 1),
+                    jsonb_build_object('p', jsonb_build_array('items', :item::int, 's', :pos::int), 'si', 'abc'),
+                    jsonb_build_object('p', jsonb_build_array('items', :item::int, 's', :pos::int), 'sd', 'abc')));
+EOF
+  else
+    cat >"$BENCH_DIR/$kind.sql" <<EOF
 \\set pos random(1, ${!len_var} - 3)
 SELECT version FROM collab.submit('size', '$kind-' || :client_id::text, NULL,
                                   jsonb_build_array(:pos::int, 'abc'::text, jsonb_build_object('d', 3)));
 EOF
+  fi
 done
 
 checkpoints() { bench_sql "SELECT count(*) FROM collab.snapshots WHERE collection = 'size' AND id LIKE '$1-%'"; }
@@ -124,8 +163,8 @@ done
 
 echo "documents after the runs (information, not asserted):"
 bench_sql "
-  SELECT format('  %s: version %s, %s characters (was %s); versions 0..n without gaps: %s', d.id, f.version,
-                length(f.data #>> '{}'), CASE WHEN d.id LIKE 'small-%' THEN $small_len ELSE $big_len END,
+  SELECT format('  %s: version %s, %s $unit (was %s); versions 0..n without gaps: %s', d.id, f.version,
+                $size_expr, CASE WHEN d.id LIKE 'small-%' THEN $small_len ELSE $big_len END,
                 (SELECT count(*) = max(o.version) + 1 AND min(o.version) = 0
                    FROM collab.ops o WHERE o.collection = d.collection AND o.id = d.id))
     FROM collab.documents d CROSS JOIN LATERAL collab.fetch(d.collection, d.id) f

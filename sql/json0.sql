@@ -33,6 +33,10 @@ SELECT collab.apply('json0', '{"t": "a😀b"}', '[{"p": ["t", 3], "si": "!"}]');
 -- Subtype ops: text0 and text-unicode (code points) on a string field.
 SELECT collab.apply('json0', '{"t": "abc"}', '[{"p": ["t"], "t": "text0", "o": [{"p": 1, "i": "XY"}]}]');
 SELECT collab.apply('json0', '{"t": "a😀b"}', '[{"p": ["t"], "t": "text-unicode", "o": [2, "é"]}]');
+-- Numbers are JavaScript numbers (doubles), printed as the shortest text that reads back the same; integers beyond
+-- 64 bits are read as doubles.
+SELECT collab.apply('json0', '{"price": 0.1, "big": 12345678901234567890}', '[{"p": ["price"], "na": 0.2}]');
+SELECT collab.apply('json0', '{"n": 1}', '[{"p": ["n"], "na": 0.5}, {"p": ["m"], "oi": 1e-7}]');
 -- The root can be replaced, and a document can start as null.
 SELECT collab.apply('json0', NULL, '[{"p": [], "oi": {"fresh": true}}]');
 

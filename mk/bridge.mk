@@ -11,7 +11,7 @@
 
 BRIDGE_CXX      ?= g++
 BRIDGE_CXXFLAGS ?= -std=c++20 -O2 -g -Wall -Wextra -Werror
-BRIDGE_CPPFLAGS := -Iserver -I/usr/include/postgresql -MMD -MP
+BRIDGE_CPPFLAGS := -Iserver -Iextension/core -I/usr/include/postgresql -MMD -MP
 BRIDGE_LDLIBS   := -lwebsockets -lev -lpq -ljansson -lssl -lcrypto -pthread
 DB_SMOKE_LDLIBS := -lpq -ljansson -pthread
 DB_SMOKE_ARGS   ?=
@@ -23,7 +23,8 @@ BRIDGE_BUILD := build
 BRIDGE_OBJ   := $(BRIDGE_BUILD)/obj
 
 BRIDGE_SRCS := $(sort $(wildcard server/*.cpp))
-BRIDGE_OBJS := $(patsubst server/%.cpp,$(BRIDGE_OBJ)/server/%.o,$(BRIDGE_SRCS))
+# The bridge shares the OT core's JSON reading and printing (extension/core/json.cpp: no PostgreSQL headers).
+BRIDGE_OBJS := $(patsubst server/%.cpp,$(BRIDGE_OBJ)/server/%.o,$(BRIDGE_SRCS)) $(BRIDGE_OBJ)/core/json.o
 DB_SMOKE_OBJS := $(BRIDGE_OBJ)/tests/bridge/db_smoke.o $(BRIDGE_OBJ)/server/db.o $(BRIDGE_OBJ)/server/log.o
 BRIDGE_UNIT_SRCS := $(sort $(wildcard tests/bridge/*_test.cpp))
 BRIDGE_UNIT_DEPS := $(BRIDGE_OBJ)/server/jwt.o
@@ -34,6 +35,10 @@ BRIDGE_UNIT_OBJS := $(patsubst tests/bridge/%.cpp,$(BRIDGE_OBJ)/tests/bridge/%.o
 bridge: $(BRIDGE_BUILD)/collab-bridge
 
 $(BRIDGE_OBJ)/server/%.o: server/%.cpp
+	@mkdir -p $(@D)
+	$(BRIDGE_CXX) $(BRIDGE_CXXFLAGS) $(BRIDGE_CPPFLAGS) -c $< -o $@
+
+$(BRIDGE_OBJ)/core/%.o: extension/core/%.cpp
 	@mkdir -p $(@D)
 	$(BRIDGE_CXX) $(BRIDGE_CXXFLAGS) $(BRIDGE_CPPFLAGS) -c $< -o $@
 

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "json.hpp"
 #include "log.hpp"
 
 namespace collab::bridge {
@@ -32,17 +33,12 @@ Json ref(json_t *j) { return Json(json_incref(j)); }
 std::shared_ptr<json_t> share(json_t *j) { return std::shared_ptr<json_t>(json_incref(j), json_decref); }
 json_t *new_object() { return json_pack("{}"); } // jansson's json_object() is shadowed inside PostgreSQL builds
 
-std::string dump(const json_t *j) {
-    char *s = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
-    if (s == nullptr) throw std::bad_alloc();
-    std::string out(s);
-    free(s);
-    return out;
-}
+// Numbers as JavaScript reads and prints them, like the extension (extension/core/json.hpp).
+std::string dump(const json_t *j) { return collab::json_dump(j); }
 
 Json parse(std::string_view text) {
     json_error_t err;
-    return Json(json_loadb(text.data(), text.size(), JSON_DECODE_ANY, &err));
+    return Json(collab::json_load_any(text, err));
 }
 
 const char *str(const json_t *obj, const char *key) {

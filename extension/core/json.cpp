@@ -36,13 +36,18 @@ json_t *json_new_object() { return json_pack("{}"); }
 
 JsonPtr json_ref(json_t *j) { return JsonPtr(json_incref(j)); }
 
-JsonPtr json_parse(std::string_view text, ErrorKind error_kind, const char *what) {
-    json_error_t err;
+json_t *json_load_any(std::string_view text, json_error_t &err) {
     json_t *value = json_loadb(text.data(), text.size(), JSON_DECODE_ANY, &err);
     // An integer beyond 64 bits (PostgreSQL prints 1e300 in jsonb as 301 digits) is a number like any other in
     // JavaScript: read the value again with every number as a double.
     if (value == nullptr && std::string_view(err.text).starts_with("too big integer"))
         value = json_loadb(text.data(), text.size(), JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL, &err);
+    return value;
+}
+
+JsonPtr json_parse(std::string_view text, ErrorKind error_kind, const char *what) {
+    json_error_t err;
+    json_t *value = json_load_any(text, err);
     if (value == nullptr) {
         ErrorKind kind = error_kind;
         // jansson reports invalid UTF-8 and unpaired surrogates with these codes; they are text errors.

@@ -28,11 +28,16 @@ JsonPtr json_own(json_t *j);
 // Adds a reference to a borrowed value.
 JsonPtr json_ref(json_t *j);
 
+// Parses one JSON value of any type, as JavaScript would: an integer beyond 64 bits makes every number of the value a
+// double. Returns nullptr (with err set) when the text is not valid JSON.
+json_t *json_load_any(std::string_view text, json_error_t &err);
+
 // Parses one JSON value (any type, not only objects/arrays). Rejects invalid UTF-8 and lone surrogate escapes.
 // Throws OtError(error_kind, "<what>: <jansson message>") on failure.
 JsonPtr json_parse(std::string_view text, ErrorKind error_kind, const char *what);
 
-// Compact serialization, UTF-8 kept as is (no \u escapes for non-ASCII), any value type.
+// Compact serialization, UTF-8 kept as is (no \u escapes for non-ASCII), any value type; reals as the shortest text
+// that reads back as the same double.
 std::string json_dump(const json_t *value);
 
 // JSON type name for messages ("object", "array", "string", "integer", "real", "true", "false", "null").

@@ -45,6 +45,10 @@ test('the stock client creates json0 documents by default; their data is jsonb t
   assert.deepEqual(await dbRow('card1'), { v: 2, data: db.data, dataVersion: 2 });
   const done = await h.sql("SELECT id FROM collab.documents WHERE collection = $1 AND data->>'status' = 'done'", [C]);
   assert.deepEqual(done.map((r) => r.id), ['card1']);
+  // Numbers are JavaScript numbers end to end: 0.1 + 0.2, and an integer beyond 64 bits.
+  await h.submitOp(doc, [{ p: ['price'], oi: 0.1 }, { p: ['price'], na: 0.2 }, { p: ['big'], oi: 1e21 }]);
+  assert.equal(doc.data.price, 0.30000000000000004);
+  assert.deepEqual((await h.dbFetch(C, 'card1')).data, doc.data);
   // Another client sees the same document.
   const other = await h.connected(B.url, { name: 'reader' });
   const copy = other.get(C, 'card1');

@@ -100,6 +100,22 @@ SELECT version, error_code FROM collab.fetch_many('[{"a": {"user": "alice", "org
 SELECT error_code FROM collab.submit_many('[{"a": {"user": "alice", "org": "acme"}, "c": "sec", "d": "doc", "v": 3, "op": ["y"]}]');
 RESET ROLE;
 
+-- The document list (the web page's GET /api/documents) shows only what the acting user may read.
+SELECT collab.create_doc('sec', 'other-org', 'text-unicode', '"x"', 'globex');
+SELECT collab.create_doc('sec', 'private', 'text-unicode', '"x"', 'acme');
+SELECT collab.grant('sec', 'private', 'user:carol', 'viewer');
+SELECT collab.revoke('sec', NULL, 'org:acme');
+SELECT collab.grant('sec', NULL, 'user:alice', 'viewer'); -- the whole collection, but never another organization's
+SET ROLE regress_collab_bridge_user;
+SELECT id, type, version FROM collab.list_documents('{"user": "alice", "org": "acme"}', 'sec');
+SELECT id FROM collab.list_documents('{"user": "carol", "org": "acme"}', 'sec');
+SELECT id FROM collab.list_documents('{"user": "carol", "org": "globex"}', 'sec');
+SELECT id FROM collab.list_documents('{"user": "alice", "org": "acme"}', 'sec', 1);
+SELECT id FROM collab.list_documents(NULL, 'sec');
+SELECT id FROM collab.list_documents('{"user": ""}', 'sec');
+SELECT id FROM collab.list_documents('{"user": "alice", "org": "acme"}', 'sec', 0);
+RESET ROLE;
+
 DROP ROLE regress_collab_bridge_user;
 DROP ROLE regress_collab_app_user;
 DROP ROLE regress_collab_nobody;

@@ -152,3 +152,40 @@ REVOKE ALL ON FUNCTION @extschema@.access_rank(text, text, text, text), @extsche
 GRANT EXECUTE ON FUNCTION @extschema@.grant(text, text, text, text), @extschema@.revoke(text, text, text),
     @extschema@.grant_as(text, text, text, text, text, text), @extschema@.access_rank(text, text, text, text)
 TO collab_app;
+
+CREATE FUNCTION @extschema@.list_documents(actor jsonb, collection text, max_rows integer DEFAULT 200)
+RETURNS TABLE (id text, type text, version bigint, updated_at timestamptz)
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    acting_user text := actor->>'user';
+    acting_org text := actor->>'org';
+BEGIN
+    IF actor IS NULL THEN
+        RAISE EXCEPTION 'list_documents needs the acting user {"user", "org"}' USING ERRCODE = 'PC023';
+    END IF;
+    IF jsonb_typeof(actor) IS DISTINCT FROM 'object' OR jsonb_typeof(actor->'user') IS DISTINCT FROM 'string'
+       OR acting_user = '' OR NOT (actor->'org' IS NULL OR jsonb_typeof(actor->'org') IN ('string', 'null'))
+       OR acting_org = '' THEN
+        RAISE EXCEPTION 'the acting user must be {"user": non-empty string, "org": non-empty string or null}, not %',
+            actor USING ERRCODE = 'PC006';
+    END IF;
+    IF collection IS NULL OR collection = '' OR max_rows IS NULL OR max_rows < 1 OR max_rows > 1000 THEN
+        RAISE EXCEPTION 'collection must be a non-empty string and max_rows between 1 and 1000'
+            USING ERRCODE = 'PC006';
+    END IF;
+    RETURN QUERY
+        SELECT d.id::text, d.type, d.version, d.updated_at
+          FROM @extschema@.documents d
+         WHERE d.collection = list_documents.collection AND d.type IS NOT NULL
+           AND @extschema@.access_rank(d.collection, d.id, acting_user, acting_org) >= 1
+         ORDER BY d.updated_at DESC, d.id
+         LIMIT max_rows;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.list_documents(jsonb, text, integer) IS
+'The documents of a collection that the acting user {"user", "org"} may read (viewer right or more), most recently '
+'changed first: id, type URI, version, time of the last change. At most max_rows (1..1000) rows.';
+REVOKE ALL ON FUNCTION @extschema@.list_documents(jsonb, text, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.list_documents(jsonb, text, integer) TO collab_app, collab_bridge;

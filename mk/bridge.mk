@@ -27,7 +27,7 @@ BRIDGE_SRCS := $(sort $(wildcard server/*.cpp))
 BRIDGE_OBJS := $(patsubst server/%.cpp,$(BRIDGE_OBJ)/server/%.o,$(BRIDGE_SRCS)) $(BRIDGE_OBJ)/core/json.o
 DB_SMOKE_OBJS := $(BRIDGE_OBJ)/tests/bridge/db_smoke.o $(BRIDGE_OBJ)/server/db.o $(BRIDGE_OBJ)/server/log.o
 BRIDGE_UNIT_SRCS := $(sort $(wildcard tests/bridge/*_test.cpp))
-BRIDGE_UNIT_DEPS := $(BRIDGE_OBJ)/server/jwt.o
+BRIDGE_UNIT_DEPS := $(BRIDGE_OBJ)/server/jwt.o $(BRIDGE_OBJ)/server/static_files.o
 BRIDGE_UNIT_OBJS := $(patsubst tests/bridge/%.cpp,$(BRIDGE_OBJ)/tests/bridge/%.o,$(BRIDGE_UNIT_SRCS)) $(BRIDGE_UNIT_DEPS)
 
 .PHONY: bridge bridge-db-test bridge-unit-test

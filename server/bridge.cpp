@@ -1427,6 +1427,32 @@ void Bridge::http_snapshot(const Identity &who, const std::string &collection, c
               });
 }
 
+void Bridge::http_list_documents(const Identity &who, const std::string &collection,
+                                 std::function<void(int, std::string)> done) {
+    db_.query("SELECT id, type, version, to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') "
+              "FROM collab.list_documents($1::jsonb, $2, 200)",
+              {dump(actor(who).get()), collection}, [this, done, collection](DbResult &&r) {
+                  if (!r.ok) {
+                      const std::string code = sharedb_code(r.sqlstate);
+                      Json body = own(json_pack("{s:{s:s,s:s%}}", "error", "code", code.c_str(), "message",
+                                                r.message.data(), r.message.size()));
+                      done(r.sqlstate == "PC006" ? 400 : 503, dump(body.get()));
+                      return;
+                  }
+                  Json list = own(json_array());
+                  for (const auto &row : r.rows) {
+                      Json item =
+                          own(json_pack("{s:s,s:s,s:I,s:s}", "id", row[0].value_or("").c_str(), "type",
+                                        row[1].value_or("").c_str(), "version", static_cast<json_int_t>(to_int(row[2])),
+                                        "updated_at", row[3].value_or("").c_str()));
+                      json_array_append(list.get(), item.get());
+                  }
+                  Json body = own(json_pack("{s:s%,s:O}", "collection", collection.data(), collection.size(),
+                                            "documents", list.get()));
+                  done(200, dump(body.get()));
+              });
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Presence
 

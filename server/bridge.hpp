@@ -99,6 +99,10 @@ class Bridge {
     // GET /docs/<collection>/<id>: fetch the snapshot and call back with (status, etag, body).
     void http_snapshot(const Identity &who, const std::string &collection, const std::string &id,
                        std::function<void(int status, std::int64_t version, std::string body)> done);
+    // GET /api/documents: {"collection", "documents": [{"id", "type", "version", "updated_at"}]}, the documents
+    // of the collection the user may read, most recently changed first (collab.list_documents).
+    void http_list_documents(const Identity &who, const std::string &collection,
+                             std::function<void(int status, std::string body)> done);
 
   private:
     struct DocState;

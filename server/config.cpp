@@ -12,6 +12,7 @@
 #include <cstring>
 #include <functional>
 #include <string_view>
+#include <sys/stat.h>
 
 #include "log.hpp"
 
@@ -155,6 +156,21 @@ const std::vector<Flag> &flags() {
              long long n = 0;
              if (!parse_number(v, 1, 65535, n).empty()) return quoted(v) + " is not a port number (1-65535)";
              c.port = static_cast<int>(n);
+             return "";
+         }},
+        {"web-root", "DIR", "Listening",
+         "serve the files of DIR on GET (the web editor: web/dist, built by make web); / is DIR/index.html; hashed "
+         "asset names are cached for a year, everything else revalidated",
+         show_text(&Config::web_root),
+         [](Config &c, std::string_view v) -> std::string {
+             struct stat st {};
+             const std::string dir(v);
+             if (v.empty()) return "must not be empty";
+             if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+                 return quoted(v) + " is not a directory (build the web editor with make web)";
+             if (::stat((dir + "/index.html").c_str(), &st) != 0)
+                 return quoted(v) + " has no index.html (build the web editor with make web)";
+             c.web_root = dir.back() == '/' ? dir.substr(0, dir.size() - 1) : dir;
              return "";
          }},
         {"event-loop", "LOOP", "Listening",

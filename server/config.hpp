@@ -28,6 +28,7 @@ struct Config {
     std::string log_level = "info"; // --log-level LEVEL      debug, info, warn, error
     // --event-loop LOOP  ev (libev with epoll) or poll (libwebsockets' own poll() loop); docs/bridge.md
     std::string event_loop = "ev";
+    std::string web_root; // --web-root DIR         the web editor's files (web/dist), on GET
 
     // Authentication (docs/security.md). Without --insecure-no-auth every socket needs a valid access token.
     std::string jwt_hs256_secret_file;        // --jwt-hs256-secret-file FILE

@@ -10,6 +10,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -20,7 +21,9 @@
 
 #include "auth.hpp"
 #include "bridge.hpp"
+#include "json.hpp"
 #include "log.hpp"
+#include "static_files.hpp"
 
 namespace collab::bridge {
 
@@ -138,7 +141,7 @@ struct HttpPss {
 
 class Server final : public Transport {
   public:
-    Server(Config config) : config_(std::move(config)) {}
+    Server(Config config) : config_(std::move(config)), static_files_(config_.web_root) {}
 
     int run();
 
@@ -187,6 +190,7 @@ class Server final : public Transport {
     void schedule_expiry(const Conn &c);
     void load_revocations();
     void on_auth_event(const std::string &payload);
+    void start_api_request(lws *wsi, std::uint64_t id, const std::string &path);
     void finish_http(std::uint64_t request_id, int status, std::string content_type, std::string body,
                      std::vector<std::pair<std::string, std::string>> headers = {});
     void check_drain();
@@ -195,6 +199,7 @@ class Server final : public Transport {
     }
 
     Config config_;
+    StaticFiles static_files_;
     lws_context *context_ = nullptr;
     std::unique_ptr<Metrics> metrics_;
     std::unique_ptr<Database> db_;
@@ -492,6 +497,9 @@ void Server::finish_http(std::uint64_t request_id, int status, std::string conte
     r.status = status;
     r.content_type = std::move(content_type);
     r.body = std::move(body);
+    // Nothing but hashed static files may be cached without asking again (a CDN must never serve a stale answer).
+    if (std::none_of(headers.begin(), headers.end(), [](const auto &h) { return h.first == "cache-control:"; }))
+        headers.emplace_back("cache-control:", "no-cache");
     r.headers = std::move(headers);
     r.ready = true;
     lws_callback_on_writable(it->second);
@@ -566,7 +574,46 @@ void Server::start_http(lws *wsi, HttpPss &pss, const char *uri) {
             });
         return;
     }
-    finish_http(id, 404, "application/json", R"({"error":{"code":"ERR_NOT_FOUND","message":"no such path"}})");
+    if (path.rfind("/api/", 0) == 0) return start_api_request(wsi, id, path);
+    if (std::optional<StaticFile> file = static_files_.get(path))
+        return finish_http(
+            id, 200, std::move(file->content_type), std::move(file->body),
+            {{"cache-control:", std::move(file->cache_control)}, {"x-content-type-options:", "nosniff"}});
+    finish_http(id, 404, "application/json", R"({"error":{"code":"ERR_NOT_FOUND","message":"no such path"}})",
+                {{"cache-control:", "no-cache"}});
+}
+
+// GET /api/me and /api/documents?collection=C, for the web editor. Both need an access token (cookie or Bearer).
+void Server::start_api_request(lws *wsi, std::uint64_t id, const std::string &path) {
+    const std::vector<std::pair<std::string, std::string>> no_cache{{"cache-control:", "no-cache"}};
+    if (path != "/api/me" && path != "/api/documents")
+        return finish_http(id, 404, "application/json",
+                           error_body("ERR_NOT_FOUND", "no such API: use GET /api/me or /api/documents?collection=C"),
+                           no_cache);
+    AuthResult who = authenticate_request(wsi);
+    if (who.status != 0) {
+        ++metrics_->auth_refused;
+        return finish_http(id, who.status, "application/json", error_body(who.code, who.message), no_cache);
+    }
+    if (path == "/api/me") {
+        json_t *body = json_pack("{s:s%,s:s%,s:I}", "user", who.identity.user.data(), who.identity.user.size(), "org",
+                                 who.identity.org.data(), who.identity.org.size(), "expires_at",
+                                 static_cast<json_int_t>(who.identity.exp));
+        if (body == nullptr) throw std::bad_alloc();
+        if (who.identity.org.empty()) json_object_set_new(body, "org", json_null());
+        const std::string text = collab::json_dump(body);
+        json_decref(body);
+        return finish_http(id, 200, "application/json", text, no_cache);
+    }
+    char arg[300] = {0};
+    const char *collection = lws_get_urlarg_by_name(wsi, "collection=", arg, sizeof arg); // points into arg
+    if (collection == nullptr || *collection == '\0')
+        return finish_http(id, 400, "application/json",
+                           error_body("ERR_MESSAGE_BADLY_FORMED", "use GET /api/documents?collection=<collection>"),
+                           no_cache);
+    bridge_->http_list_documents(who.identity, collection, [this, id, no_cache](int status, std::string body) {
+        finish_http(id, status, "application/json", std::move(body), no_cache);
+    });
 }
 
 int Server::http_callback(lws *wsi, lws_callback_reasons reason, void *user, void *in, size_t len) {
@@ -785,7 +832,7 @@ void Server::start_auth_request(lws *wsi, std::uint64_t id, const std::string &p
                                                                     " per minute): wait and retry"));
     }
     json_error_t jerr;
-    json_t *j = body.empty() ? json_object() : json_loadb(body.data(), body.size(), 0, &jerr);
+    json_t *j = body.empty() ? collab::json_new_object() : json_loadb(body.data(), body.size(), 0, &jerr);
     std::unique_ptr<json_t, JsonDeleter> parsed(j);
     const auto text_field = [&](const char *name) -> std::string {
         json_t *v = parsed ? json_object_get(parsed.get(), name) : nullptr;

@@ -125,3 +125,49 @@ test('GET /docs/<c>/<id>: snapshot JSON, ETag = version, no-cache, If-None-Match
   const r5 = await h.httpGet(url, { 'If-None-Match': '"1", "2"' });
   assert.equal(r5.status, 304, 'a list of ETags that includes the current one');
 });
+
+test('--web-root: static files with their content types; hashed names cached for a year, the rest no-cache', T, async () => {
+  const fs = require('fs');
+  const os = require('os');
+  const path = require('path');
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'collab-web-'));
+  fs.writeFileSync(path.join(root, 'index.html'), '<!doctype html><title>pg_collab</title>');
+  fs.writeFileSync(path.join(root, 'app-3F2A9C1B.js'), 'console.log(1);');
+  fs.writeFileSync(path.join(root, 'app-3F2A9C1B.css'), 'body{}');
+  fs.mkdirSync(path.join(root, 'img'));
+  fs.writeFileSync(path.join(root, 'img', 'logo.svg'), '<svg/>');
+  fs.writeFileSync(path.join(root, '.secret'), 'no');
+  const W = await h.startBridge('web', ['--web-root', root]);
+  const expect = async (p, status, type, cache) => {
+    const r = await h.httpGet(`${W.httpUrl}${p}`);
+    assert.equal(r.status, status, `${p}: ${r.body}`);
+    if (type) assert.equal(r.headers['content-type'], type, p);
+    if (cache) assert.equal(r.headers['cache-control'], cache, p);
+    return r;
+  };
+  const index = await expect('/', 200, 'text/html; charset=utf-8', 'no-cache');
+  assert.equal(index.body, '<!doctype html><title>pg_collab</title>');
+  await expect('/index.html', 200, 'text/html; charset=utf-8', 'no-cache');
+  const js = await expect('/app-3F2A9C1B.js', 200, 'text/javascript; charset=utf-8', 'public, max-age=31536000, immutable');
+  assert.equal(js.body, 'console.log(1);');
+  await expect('/app-3F2A9C1B.css', 200, 'text/css; charset=utf-8', 'public, max-age=31536000, immutable');
+  await expect('/img/logo.svg', 200, 'image/svg+xml', 'no-cache');
+  await expect('/.secret', 404);
+  await expect('/img/', 404);
+  await expect('/missing.js', 404, null, 'no-cache');
+  // The API and health endpoints keep their meaning.
+  await expect('/healthz', 200, null, 'no-cache');
+  await expect('/metrics', 200, null, 'no-cache');
+  await expect('/api/me', 200); // --insecure-no-auth: user anonymous
+  // Without --web-root nothing is served.
+  assert.equal((await h.httpGet(`${A.httpUrl}/`)).status, 404);
+  // A missing directory or one without index.html stops the bridge at start, saying why.
+  const { execFile } = require('node:child_process');
+  for (const [bad, why] of [[path.join(root, 'nope'), 'is not a directory'], [path.join(root, 'img'), 'has no index.html']]) {
+    const run = await new Promise((resolve) => execFile(h.BRIDGE_BIN, ['--port', '1', '--web-root', bad],
+      { timeout: 20000 }, (err, stdout, stderr) => resolve({ code: err ? err.code : 0, stderr })));
+    assert.equal(run.code, 2, run.stderr); // a bad flag value
+    assert.match(run.stderr, new RegExp(`--web-root: '${bad}' ${why} \\(build the web editor with make web\\)`));
+  }
+  fs.rmSync(root, { recursive: true, force: true });
+});

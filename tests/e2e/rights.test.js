@@ -359,3 +359,40 @@ test('GET /docs/<c>/<id>: 401 without a token, 403 without the right, 200 with i
   const viewerElsewhere = await h.httpGet(`${R.httpUrl}/docs/g/late`, { Authorization: `Bearer ${token('viv')}` });
   assert.equal(viewerElsewhere.status, 403, 'viv may read r/doc only');
 });
+
+test('GET /api/me and /api/documents (the web editor\'s list): 401 without a token, only readable documents', T, async () => {
+  await h.sql("SELECT collab.create_doc('list', 'mine', 'text-unicode', '\"a\"', 'acme')");
+  await h.sql("SELECT collab.create_doc('list', 'theirs', 'text-unicode', '\"b\"', 'acme')");
+  await h.sql("SELECT collab.create_doc('list', 'json', 'json0', '{}', 'acme')");
+  await h.sql("SELECT collab.grant('list', 'mine', 'user:lea', 'editor')");
+  await h.sql("SELECT collab.grant('list', 'json', 'user:lea', 'viewer')");
+  const auth = { Authorization: `Bearer ${token('lea')}` };
+
+  const none = await h.httpGet(`${R.httpUrl}/api/me`);
+  assert.equal(none.status, 401, none.body);
+  assert.equal(none.headers['cache-control'], 'no-cache');
+  const me = await h.httpGet(`${R.httpUrl}/api/me`, auth);
+  assert.equal(me.status, 200, me.body);
+  assert.equal(me.headers['cache-control'], 'no-cache');
+  const who = JSON.parse(me.body);
+  assert.equal(who.user, 'lea');
+  assert.equal(who.org, 'acme');
+  assert.ok(who.expires_at > Date.now() / 1000);
+
+  assert.equal((await h.httpGet(`${R.httpUrl}/api/documents?collection=list`)).status, 401);
+  const list = await h.httpGet(`${R.httpUrl}/api/documents?collection=list`, auth);
+  assert.equal(list.status, 200, list.body);
+  assert.equal(list.headers['cache-control'], 'no-cache');
+  const body = JSON.parse(list.body);
+  assert.equal(body.collection, 'list');
+  assert.deepEqual(body.documents.map((d) => [d.id, d.type, d.version]).sort(),
+    [['json', h.JSON0_URI, 1], ['mine', h.TEXT_URI, 1]]);
+  for (const d of body.documents) assert.ok(!Number.isNaN(Date.parse(d.updated_at)), d.updated_at);
+  // Another organization's user sees nothing, even with a collection-wide grant.
+  await h.sql("SELECT collab.grant('list', NULL, 'user:gus', 'owner')");
+  const gus = await h.httpGet(`${R.httpUrl}/api/documents?collection=list`, { Authorization: `Bearer ${token('gus', 'globex')}` });
+  assert.deepEqual(JSON.parse(gus.body).documents, []);
+  const missing = await h.httpGet(`${R.httpUrl}/api/documents`, auth);
+  assert.equal(missing.status, 400, missing.body);
+  assert.equal((await h.httpGet(`${R.httpUrl}/api/nothing`, auth)).status, 404);
+});

@@ -6,6 +6,7 @@
 #   make test            everything: installs missing packages, builds, starts a private cluster, runs all tests
 #   make run             a private PostgreSQL with the extension, kept running until Ctrl-C
 #   make bench           benchmarks (figures printed; see docs/benchmarks.md)
+#   make web             the web editor's bundle (web/dist), served by collab-bridge --web-root
 
 EXTENSION  = pg_collab
 EXTVERSION = 0.1.0
@@ -55,3 +56,4 @@ run:
 bench:
 	scripts/bench.sh
 include mk/bridge.mk
+include mk/web.mk

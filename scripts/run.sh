@@ -9,12 +9,14 @@ usage() {
   cat <<'EOF'
 Usage: scripts/run.sh [--port N] [--bridge-port N] [--fresh]     (make run runs it without options)
 
-Installs missing packages, builds and installs the extension and collab-bridge, starts the private `run` cluster
+Installs missing packages, builds and installs the extension, collab-bridge and the web editor (web/dist), starts
+the private `run` cluster
 (port 54329, data kept between runs; see scripts/pg-cluster.sh), creates or updates the extension pg_collab in
 database pg_collab, starts one bridge on 127.0.0.1:8080 (as the login role collab_bridge_login, a member of
 collab_bridge) with the built-in token service and its DEVELOPMENT login (POST /auth/dev-login, any user, no
-password; organization 'dev' may edit the collections notes and docs), prints how to connect, and keeps running
-until Ctrl-C, which stops the bridge and the cluster.
+password; organization 'dev' may edit the collections notes and docs) serving the web editor at
+http://127.0.0.1:8080/, prints how to connect, and keeps running until Ctrl-C, which stops the bridge and the
+cluster.
 
   --port N          PostgreSQL listens on 127.0.0.1 port N instead of 54329
   --bridge-port N   the bridge listens on 127.0.0.1 port N instead of 8080
@@ -40,6 +42,7 @@ done
 step "build and install the extension, build the bridge"
 run_make || die "the extension did not build (errors above)"
 run_make bridge || die "collab-bridge did not build (errors above)"
+run_make web || die "the web editor did not build (errors above)"
 install_extension
 
 step "start the run cluster"
@@ -98,7 +101,7 @@ mkdir -p "$REPO/.run"
 # cookies without Secure because this serves http://127.0.0.1.
 "$REPO/build/collab-bridge" --host 127.0.0.1 --port "$bridge_port" \
   --db "host=$PGHOST port=$PGPORT dbname=pg_collab user=collab_bridge_login" \
-  --dev-login --insecure-cookies \
+  --dev-login --insecure-cookies --web-root "$REPO/web/dist" \
   --allowed-origin "http://127.0.0.1:$bridge_port" --allowed-origin "http://localhost:$bridge_port" >>"$bridge_log" 2>&1 &
 bridge_pid=$!
 for _ in $(seq 1 100); do
@@ -113,9 +116,13 @@ cat <<EOF
 
 pg_collab $version is running.
 
+  Web editor:                    http://127.0.0.1:$bridge_port/
   WebSocket (ShareDB protocol):  ws://127.0.0.1:$bridge_port/
   Health, metrics, snapshots:    http://127.0.0.1:$bridge_port/readyz  /metrics  /docs/<collection>/<id>
   Bridge log:                    $bridge_log
+
+Open the web editor twice to edit together: in a normal window log in as alice, in a private window (or another
+browser; each needs its own cookies) as bob, both of organization dev, and open the same document.
 
 Sockets need an access token. DEVELOPMENT LOGIN (this private setup only; no password is checked):
   curl -si -X POST http://127.0.0.1:$bridge_port/auth/dev-login -d '{"user": "alice", "org": "dev"}'

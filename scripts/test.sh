@@ -19,6 +19,7 @@ Installs missing packages (scripts/install-deps.sh), builds (make, make native),
   sql-replay     tests/trace/sql_replay.sh: a trace replayed through collab.submit
   bridge-db      the bridge's database layer against the cluster (build/db-smoke)
   e2e            tests/e2e/run.sh: collab-bridge end to end (make bridge; bridges, stock sharedb clients, restarts)
+  browser        tests/browser/run.sh: the web editor (make web) in chromium, two users, through collab-bridge
 A failing suite does not stop the others. The last line is `N passed, M failed`; the exit status is 1 if any failed.
 
   --quick         DIFF_CASES=10000 instead of the default
@@ -48,6 +49,7 @@ step "dependencies"
 step "build"
 sql_blocker=
 native_blocker=
+browser_blocker=
 run_make || sql_blocker="the extension did not build"
 [[ -n $sql_blocker ]] || (install_extension) || sql_blocker="make install failed"
 run_make native || native_blocker="make native failed"
@@ -56,6 +58,8 @@ e2e_blocker=$sql_blocker
 if [[ -z $e2e_blocker ]]; then
   run_make bridge || e2e_blocker="make bridge failed"
 fi
+# The browser suite also needs the web editor's bundle (web/dist).
+run_make web || browser_blocker="make web failed"
 
 if [[ -z $sql_blocker ]]; then
   step "test cluster"
@@ -97,6 +101,7 @@ run_recorded trace-test "$native_blocker" make --no-print-directory trace-test
 run_recorded sql-replay "$sql_blocker" "$REPO/tests/trace/sql_replay.sh"
 run_recorded bridge-db "${e2e_blocker:-$sql_blocker}" make --no-print-directory bridge-db-test
 run_recorded e2e "${e2e_blocker:-$sql_blocker}" "$REPO/tests/e2e/run.sh"
+run_recorded browser "${browser_blocker:-${e2e_blocker:-$sql_blocker}}" "$REPO/tests/browser/run.sh"
 
 release_test_cluster
 print_run_table suite

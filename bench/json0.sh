@@ -5,8 +5,12 @@
 #
 # Both programs generate the same document and op sequence from the same seed (see the header of
 # bench/json0_bench_node.js), time (a) apply of the whole sequence and (b) transform of every op against a concurrent
-# op, both sides, and print medians. The script fails (exit status 1) unless both printed the same hashes of the op
-# sequence, of the final document (canonical JSON) and of all transform results. Nothing is asserted on speed.
+# op, both sides, and print medians; and (a') "apply from JSON text": (a) with each op given as its JSON text and the
+# parse inside the timed loop (Node: JSON.parse then type.apply; C++: json0::parse_op(text) then json0::apply). In (a)
+# and (b) the C++ ops are parsed to the typed form (json0::Op) once before timing, as Node's ops are JavaScript objects
+# already, and apply edits the typed document (json0::Value) in place. The script fails (exit status 1) unless both
+# printed the same hashes of the op sequence, of the final document (canonical JSON; both apply measurements check
+# it) and of all transform results. Nothing is asserted on speed.
 #
 # Builds what it needs with `make json0-bench` (build/json0-bench, and `npm ci` in tests/diff if ot-json0 is missing).
 #
@@ -68,14 +72,16 @@ printf 'check:      same ops (%s), same final document (%s bytes, hash %s), same
   "$(field xform_hash "$cpp_out")"
 
 awk -v ca="$(field apply_ops_s "$cpp_out")" -v na="$(field apply_ops_s "$node_out")" \
+  -v ct="$(field apply_text_ops_s "$cpp_out")" -v nt="$(field apply_text_ops_s "$node_out")" \
   -v cx="$(field xform_s "$cpp_out")" -v nx="$(field xform_s "$node_out")" -v docb="$(field doc_bytes "$cpp_out")" '
   function row(what, c, n,   r) {
     r = c / n
     printf "%-34s %14.0f %14.0f %8.2fx   %s\n", what, c, n, r, (r >= 10 ? "met" : "NOT met")
   }
   BEGIN {
-    if (ca <= 0 || na <= 0 || cx <= 0 || nx <= 0) exit 1
+    if (ca <= 0 || na <= 0 || ct <= 0 || nt <= 0 || cx <= 0 || nx <= 0) exit 1
     printf "%-34s %14s %14s %9s   %s\n", "json0 on a " docb " byte document", "C++", "Node", "C++/Node", "target >= 10x"
     row("apply (ops/s)", ca, na)
     row("transform (transforms/s)", cx, nx)
+    printf "%-34s %14.0f %14.0f %8.2fx   %s\n", "apply from JSON text (ops/s)", ct, nt, ct / nt, "(no target)"
   }'

@@ -1,11 +1,14 @@
-// json0-bench: apply and transform throughput of the C++ json0 core (json0::apply_in_place, json0::transform) on a
-// ~100 KB JSON document. bench/json0_bench_node.js does the same with npm ot-json0; bench/json0.sh runs both.
+// json0-bench: apply and transform throughput of the C++ json0 core on a ~100 KB JSON document.
+// bench/json0_bench_node.js does the same with npm ot-json0; bench/json0.sh runs both.
 //
 // Both programs generate the same document and ops from the same seed (mulberry32, identical draws in both; see the
-// header of json0_bench_node.js for the workload). Generation is not timed. After one warm-up run, each measurement
-// is repeated `repeat` times and the median is printed: (a) apply of the whole op sequence, in place, to a fresh copy
-// of the document (the copy is not timed); (b) transform(op, other, left) and transform(other, op, right) for every
-// pair. The printed hashes (FNV-1a 32 of canonical JSON: compact, sorted keys) must equal the Node program's.
+// header of json0_bench_node.js for the workload). Generation is not timed. The ops are parsed once, before timing,
+// to the typed form (json0::parse_op -> json0::Op), as Node's ops are JavaScript objects already. After one warm-up
+// run, each measurement is repeated `repeat` times and the median is printed: (a) json0::apply of the whole op
+// sequence, in place, to a fresh copy of the document as a json0::Value (the copy is not timed); (a') the same from
+// each op's JSON text, parsing included in the timed loop (json0::parse_op(text) then json0::apply; Node: JSON.parse
+// then type.apply); (b) json0::transform(op, other, left) and json0::transform(other, op, right) for every pair. The
+// printed hashes (FNV-1a 32 of canonical JSON: compact, sorted keys) must equal the Node program's.
 
 #include <jansson.h>
 
@@ -29,6 +32,7 @@ namespace {
 
 namespace json0 = collab::json0;
 using collab::JsonPtr;
+using collab::json0::Value;
 
 const char kUsage[] = R"(usage: json0-bench [--ops N] [--repeat N] [--seed N]
 
@@ -156,20 +160,17 @@ json_t *small_value(Rng &rng) {
     return a;
 }
 
-std::size_t nodes(const json_t *v) {
+std::size_t nodes(const Value &v) {
     std::size_t n = 1;
-    if (json_is_array(v)) {
-        for (std::size_t i = 0; i < json_array_size(v); i++)
-            n += nodes(json_array_get(v, i));
-    } else if (json_is_object(v)) {
-        const char *k;
-        json_t *e;
-        json_object_foreach(const_cast<json_t *>(v), k, e) n += nodes(e);
+    if (v.is_array()) {
+        for (const Value &e : v.arr())
+            n += nodes(e);
+    } else if (v.is_object()) {
+        for (const auto &m : v.obj().items())
+            n += nodes(m.second);
     }
     return n;
 }
-
-bool is_container(const json_t *v) { return json_is_array(v) || json_is_object(v); }
 
 // A path element: an object key or a list index.
 struct Key {
@@ -179,27 +180,27 @@ struct Key {
 };
 using Path = std::vector<Key>;
 
-json_t *child(json_t *node, const Key &k) {
-    return k.is_index ? json_array_get(node, k.index) : json_object_get(node, k.name.c_str());
+const Value *child(const Value &node, const Key &k) {
+    if (k.is_index) return k.index < node.arr().size() ? &node.arr()[k.index] : nullptr;
+    return node.obj().find(k.name);
 }
 
-std::vector<std::string> sorted_keys(const json_t *o) {
+std::vector<std::string> sorted_keys(const Value &o) {
     std::vector<std::string> keys;
-    const char *k;
-    json_t *v;
-    json_object_foreach(const_cast<json_t *>(o), k, v) keys.emplace_back(k);
+    for (const auto &m : o.obj().items())
+        keys.push_back(m.first);
     std::sort(keys.begin(), keys.end());
     return keys;
 }
 
-std::vector<Key> container_children(json_t *node) {
+std::vector<Key> container_children(const Value &node) {
     std::vector<Key> out;
-    if (json_is_array(node)) {
-        for (std::size_t i = 0; i < json_array_size(node); i++)
-            if (is_container(json_array_get(node, i))) out.push_back({true, i, {}});
+    if (node.is_array()) {
+        for (std::size_t i = 0; i < node.arr().size(); i++)
+            if (node.arr()[i].is_container()) out.push_back({true, i, {}});
     } else {
         for (std::string &k : sorted_keys(node))
-            if (is_container(json_object_get(node, k.c_str()))) out.push_back({false, 0, std::move(k)});
+            if (node.obj().find(k)->is_container()) out.push_back({false, 0, std::move(k)});
     }
     return out;
 }
@@ -223,21 +224,21 @@ struct GenOp {
 };
 
 // One op of one component against doc; start: the container to act on, or nullptr for a random walk.
-GenOp gen_op(Rng &rng, json_t *doc, const Path *start) {
-    json_t *node = doc;
+GenOp gen_op(Rng &rng, const Value &doc, const Path *start) {
+    const Value *node = &doc;
     Path p;
     if (start != nullptr) {
         for (const Key &k : *start)
-            node = child(node, k);
+            node = child(*node, k);
         p = *start;
     } else {
         for (int depth = 0;; depth++) {
-            std::vector<Key> cs = container_children(node);
+            std::vector<Key> cs = container_children(*node);
             if (cs.empty()) break;
             const std::uint32_t pr = depth == 0 ? 100 : depth == 1 ? 80 : 50;
             if (rng(100) >= pr) break;
             Key k = cs[rng(static_cast<std::uint32_t>(cs.size()))];
-            node = child(node, k);
+            node = child(*node, k);
             p.push_back(std::move(k));
         }
     }
@@ -252,10 +253,10 @@ GenOp gen_op(Rng &rng, json_t *doc, const Path *start) {
         return c;
     };
     for (;;) {
-        const bool is_list = json_is_array(node);
+        const bool is_list = node->is_array();
         Key key;
         if (is_list) {
-            const auto n = static_cast<std::uint32_t>(json_array_size(node));
+            const auto n = static_cast<std::uint32_t>(node->arr().size());
             const std::uint32_t r = rng(100);
             if (n == 0 || r < 10) {
                 const Key at{true, rng(n + 1), {}};
@@ -274,8 +275,8 @@ GenOp gen_op(Rng &rng, json_t *doc, const Path *start) {
             key = {true, rng(n), {}};
         } else {
             key = {false, 0, key_name(rng)};
-            if (json_object_get(node, key.name.c_str()) == nullptr) {
-                const std::vector<std::string> keys = sorted_keys(node);
+            if (node->obj().find(key.name) == nullptr) {
+                const std::vector<std::string> keys = sorted_keys(*node);
                 if (keys.empty() || rng(3) == 0) {
                     json_t *c = component(path_json(p, &key));
                     json_object_set_new(c, "oi", small_value(rng));
@@ -284,25 +285,25 @@ GenOp gen_op(Rng &rng, json_t *doc, const Path *start) {
                 key.name = keys[rng(static_cast<std::uint32_t>(keys.size()))];
             }
         }
-        json_t *v = child(node, key);
+        const Value *v = child(*node, key);
         auto del = [&]() {
             json_t *c = component(path_json(p, &key));
-            json_object_set_new(c, is_list ? "ld" : "od", json_deep_copy(v));
+            json_object_set_new(c, is_list ? "ld" : "od", v->to_json().release());
             return c;
         };
         auto repl = [&]() {
             json_t *nv = small_value(rng);
             json_t *c = component(path_json(p, &key));
-            json_object_set_new(c, is_list ? "ld" : "od", json_deep_copy(v));
+            json_object_set_new(c, is_list ? "ld" : "od", v->to_json().release());
             json_object_set_new(c, is_list ? "li" : "oi", nv);
             return c;
         };
-        if (!is_container(v)) {
+        if (!v->is_container()) {
             const std::uint32_t r = rng(10);
             if (r < 3) return done(del());
             if (r < 4) return done(repl());
-            if (json_is_string(v)) {
-                const auto len = static_cast<std::uint32_t>(json_string_length(v));
+            if (v->is_string()) {
+                const auto len = static_cast<std::uint32_t>(v->str().size());
                 if (len == 0 || rng(2) == 0) {
                     const std::size_t off = rng(len + 1);
                     const std::uint32_t n = 1 + rng(3);
@@ -313,7 +314,7 @@ GenOp gen_op(Rng &rng, json_t *doc, const Path *start) {
                 const std::size_t off = rng(len);
                 const std::uint32_t n = 1 + rng(std::min<std::uint32_t>(5, len - static_cast<std::uint32_t>(off)));
                 json_t *c = component(path_json(p, &key, &off));
-                json_object_set_new(c, "sd", json_stringn(json_string_value(v) + off, n));
+                json_object_set_new(c, "sd", json_stringn(v->str().data() + off, n));
                 return done(c);
             }
             const json_int_t mag = 1 + rng(10);
@@ -321,7 +322,7 @@ GenOp gen_op(Rng &rng, json_t *doc, const Path *start) {
             json_object_set_new(c, "na", json_integer(rng(2) == 0 ? mag : -mag));
             return done(c);
         }
-        if (nodes(v) <= 4) {
+        if (nodes(*v) <= 4) {
             const std::uint32_t r = rng(3);
             if (r == 0) return done(del());
             if (r == 1) return done(repl());
@@ -377,15 +378,16 @@ int main(int argc, char **argv) {
         Rng rng{static_cast<std::uint32_t>(seed)};
         const JsonPtr doc0 = gen_doc(rng, 100 * 1024);
         const std::size_t doc_bytes = canon(doc0.get()).size();
-        JsonPtr state = own(json_deep_copy(doc0.get()));
+        const Value doc0v = Value::from_json(doc0.get());
+        Value state = doc0v;
         std::vector<JsonPtr> ops, others;
         ops.reserve(static_cast<std::size_t>(nops));
         others.reserve(static_cast<std::size_t>(nops));
         for (long i = 0; i < nops; i++) {
-            GenOp a = gen_op(rng, state.get(), nullptr);
+            GenOp a = gen_op(rng, state, nullptr);
             const bool same = rng(2) == 0;
-            GenOp b = gen_op(rng, state.get(), same ? &a.container : nullptr);
-            json0::apply_in_place(state, a.op.get());
+            GenOp b = gen_op(rng, state, same ? &a.container : nullptr);
+            json0::apply(state, json0::parse_op(a.op.get()));
             ops.push_back(std::move(a.op));
             others.push_back(std::move(b.op));
         }
@@ -394,47 +396,76 @@ int main(int argc, char **argv) {
             ops_hash.update(canon(ops[i].get()) + "\n");
             ops_hash.update(canon(others[i].get()) + "\n");
         }
-        const std::string expected = canon(state.get());
+        const std::string expected = canon(state.to_json().get());
 
+        // Ops parsed to the typed form once, outside the timed loops (as Node's ops are JavaScript objects already),
+        // and as JSON text (JSON.stringify's compact form) for the apply-from-text measurement.
+        std::vector<json0::Op> typed, typed_others;
+        std::vector<std::string> texts;
+        typed.reserve(ops.size());
+        typed_others.reserve(ops.size());
+        texts.reserve(ops.size());
+        for (std::size_t i = 0; i < ops.size(); i++) {
+            typed.push_back(json0::parse_op(ops[i].get()));
+            typed_others.push_back(json0::parse_op(others[i].get()));
+            texts.push_back(collab::json_dump(ops[i].get()));
+        }
+
+        // (a) apply of typed ops to a fresh copy of the document (copy not timed)
         std::vector<double> apply_ms;
         for (long r = 0; r <= repeat; r++) {
-            JsonPtr doc = own(json_deep_copy(doc0.get()));
+            Value doc = doc0v;
             const auto t0 = std::chrono::steady_clock::now();
-            for (const JsonPtr &op : ops)
-                json0::apply_in_place(doc, op.get());
+            for (const json0::Op &op : typed)
+                json0::apply(doc, op);
             const double ms = ms_since(t0);
-            if (canon(doc.get()) != expected) fail("the final document differs from the generator's");
+            if (canon(doc.to_json().get()) != expected) fail("the final document differs from the generator's");
             if (r > 0) apply_ms.push_back(ms);
         }
         Fnv doc_hash;
         doc_hash.update(expected);
 
+        // (a') apply from JSON text: parsing each op is part of the timed loop
+        std::vector<double> apply_text_ms;
+        for (long r = 0; r <= repeat; r++) {
+            Value doc = doc0v;
+            const auto t0 = std::chrono::steady_clock::now();
+            for (const std::string &text : texts)
+                json0::apply(doc, json0::parse_op(std::string_view(text)));
+            const double ms = ms_since(t0);
+            if (canon(doc.to_json().get()) != expected)
+                fail("the final document (apply from JSON text) differs from the generator's");
+            if (r > 0) apply_text_ms.push_back(ms);
+        }
+
+        // (b) transform of typed ops, both sides
         std::vector<double> xform_ms;
         std::string xform_hex;
-        std::vector<JsonPtr> results(2 * ops.size());
+        std::vector<json0::Op> results(2 * ops.size());
         for (long r = 0; r <= repeat; r++) {
             const auto t0 = std::chrono::steady_clock::now();
             for (std::size_t i = 0; i < ops.size(); i++) {
-                results[2 * i] = json0::transform(ops[i].get(), others[i].get(), collab::Side::Left);
-                results[2 * i + 1] = json0::transform(others[i].get(), ops[i].get(), collab::Side::Right);
+                results[2 * i] = json0::transform(typed[i], typed_others[i], collab::Side::Left);
+                results[2 * i + 1] = json0::transform(typed_others[i], typed[i], collab::Side::Right);
             }
             const double ms = ms_since(t0);
             if (r > 0) xform_ms.push_back(ms);
             if (r == 0 || r == repeat) {
                 Fnv h;
-                for (const JsonPtr &x : results)
-                    h.update(canon(x.get()) + "\n");
+                for (const json0::Op &x : results)
+                    h.update(canon(json0::to_json(x).get()) + "\n");
                 if (!xform_hex.empty() && h.hex() != xform_hex) fail("transform results differ between runs");
                 xform_hex = h.hex();
             }
         }
 
-        const double am = median(apply_ms), xm = median(xform_ms);
+        const double am = median(apply_ms), tm = median(apply_text_ms), xm = median(xform_ms);
         std::printf("ops=%ld repeat=%ld seed=%ld doc_bytes=%zu final_bytes=%zu ops_hash=%s doc_hash=%s xform_hash=%s "
-                    "apply_ms=%.3f apply_ops_s=%.0f xform_ms=%.3f xform_s=%.0f\n",
+                    "apply_ms=%.3f apply_ops_s=%.0f apply_text_ms=%.3f apply_text_ops_s=%.0f xform_ms=%.3f "
+                    "xform_s=%.0f\n",
                     nops, repeat, seed, doc_bytes, expected.size(), ops_hash.hex().c_str(), doc_hash.hex().c_str(),
-                    xform_hex.c_str(), am, static_cast<double>(nops) / (am / 1e3), xm,
-                    static_cast<double>(2 * nops) / (xm / 1e3));
+                    xform_hex.c_str(), am, static_cast<double>(nops) / (am / 1e3), tm,
+                    static_cast<double>(nops) / (tm / 1e3), xm, static_cast<double>(2 * nops) / (xm / 1e3));
         return 0;
     } catch (const collab::OtError &e) {
         fail(std::string(collab::error_kind_name(e.kind())) + ": " + e.what());

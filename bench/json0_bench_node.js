@@ -12,7 +12,8 @@
 // one warm-up run, `repeat` times (median): (a) apply of the whole sequence, in place, to a fresh copy of the document
 // (copy not timed); (b) transform(op, other, left) and transform(other, op, right) for every pair. Prints one line:
 // doc_bytes, final_bytes, the FNV-1a hashes of the canonical JSON (sorted keys) of the ops, of the final document and
-// of all transform results, and the medians.
+// of all transform results, and the medians. Also measured: (a') "apply from JSON text", (a) with each op given as its
+// JSON text (JSON.stringify, made before timing) and JSON.parse of it inside the timed loop.
 'use strict';
 
 const path = require('path');
@@ -278,6 +279,18 @@ function main() {
   const docHash = new Fnv();
   docHash.update(finalText);
 
+  // Apply from JSON text: each op is given as its JSON text, and the timed loop includes JSON.parse.
+  const texts = ops.map((op) => JSON.stringify(op));
+  const applyTextNs = [];
+  for (let r = 0; r <= repeat; r++) {
+    let doc = JSON.parse(docText);
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < nops; i++) doc = type.apply(doc, JSON.parse(texts[i]));
+    const t1 = process.hrtime.bigint();
+    if (canon(doc) !== expected) throw Error('the final document (apply from JSON text) differs from the generator\'s');
+    if (r > 0) applyTextNs.push(Number(t1 - t0));
+  }
+
   const xformNs = [];
   let xformHex = null;
   const results = new Array(2 * nops);
@@ -298,11 +311,13 @@ function main() {
   }
 
   const applyMs = median(applyNs) / 1e6;
+  const applyTextMs = median(applyTextNs) / 1e6;
   const xformMs = median(xformNs) / 1e6;
   console.log(
     `ops=${nops} repeat=${repeat} seed=${seed} doc_bytes=${docBytes} final_bytes=${finalText.length} ` +
       `ops_hash=${opsHash.hex()} doc_hash=${docHash.hex()} xform_hash=${xformHex} ` +
       `apply_ms=${applyMs.toFixed(3)} apply_ops_s=${Math.round(nops / (applyMs / 1e3))} ` +
+      `apply_text_ms=${applyTextMs.toFixed(3)} apply_text_ops_s=${Math.round(nops / (applyTextMs / 1e3))} ` +
       `xform_ms=${xformMs.toFixed(3)} xform_s=${Math.round((2 * nops) / (xformMs / 1e3))}`
   );
 }

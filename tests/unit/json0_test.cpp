@@ -2,6 +2,7 @@
 // assertions of ot-json0 1.1.0's own test suite (test/json0.coffee: transform, compose and apply cases).
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -271,9 +272,8 @@ TEST(Json0Reference, OtJson0TestSuite) {
 // Registry and type surface
 
 TEST(Json0Type, Surface) {
-    // Not in the core's registry yet: the extension and the bridge do not accept json0 documents yet
-    // (tests/e2e/errors.test.js expects ERR_DOC_TYPE_NOT_RECOGNIZED for it).
-    EXPECT_EQ(find_type("json0"), nullptr);
+    EXPECT_EQ(find_type("json0"), &T());
+    EXPECT_EQ(find_type("http://sharejs.org/types/JSONv0"), &T());
     EXPECT_EQ(T().name(), "json0");
     EXPECT_EQ(T().uri(), "http://sharejs.org/types/JSONv0");
     ExpectJson(T().create(nullptr)->to_json(), "null");
@@ -450,6 +450,314 @@ TEST(Json0Normalize, Cases) {
                R"([{"p":["s",0],"si":"ab"}])");
     ExpectJson(T().normalize(J(R"([{"p":[0],"li":1},{"p":[0],"ld":1}])").get()), "[]");
     ExpectJson(T().normalize(J(R"([{"p":[1],"lm":1}])").get()), R"([{"p":[1],"lm":1}])");
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The typed API: parse once (json0::Op), apply to a json0::Value, transform typed ops
+
+std::string TypedErr(const std::function<void()> &fn, ErrorKind *kind) {
+    try {
+        fn();
+    } catch (const OtError &e) {
+        *kind = e.kind();
+        return e.what();
+    }
+    ADD_FAILURE() << "threw nothing";
+    return "";
+}
+
+TEST(Json0Typed, ParseRoundTripAndText) {
+    const char *ops[] = {
+        R"([{"p":["a",0],"li":{"x":[1,2.5,"s",null,true]}},{"p":["b"],"od":1,"oi":2},{"p":["n"],"na":-1.5}])",
+        R"([{"p":[3],"lm":0},{"p":["s",2],"si":"😀x"},{"p":["s",0],"sd":"é"},{"p":[],"oi":null}])",
+        R"([{"p":["t"],"t":"text0","o":[{"p":1,"i":"ab"},{"p":0,"d":"q"}]}])",
+        R"([{"p":["u"],"t":"text-unicode","o":[2,"x",{"d":"yz"}]}])",
+        "[]",
+    };
+    for (const char *text : ops) {
+        SCOPED_TRACE(text);
+        const json0::Op a = json0::parse_op(J(text).get());
+        const json0::Op b = json0::parse_op(std::string_view(text));
+        ExpectJson(json0::to_json(a), text);
+        ExpectJson(json0::to_json(b), text);
+        EXPECT_EQ(a.size(), json_array_size(J(text).get()));
+    }
+    const json0::Op op = json0::parse_op(std::string_view(R"([{"p":["k",1],"ld":"v"}])"));
+    ASSERT_EQ(op.size(), 1u);
+    EXPECT_TRUE(op[0].is(json0::Component::LD));
+    ASSERT_EQ(op[0].p.size(), 2u);
+    EXPECT_EQ(op[0].p[0].kind, json0::Scalar::Kind::Str);
+    EXPECT_EQ(op[0].p[0].s, "k");
+    EXPECT_EQ(op[0].p[1].kind, json0::Scalar::Kind::Int);
+    EXPECT_EQ(op[0].p[1].i, 1);
+    EXPECT_EQ(op[0].del->str(), "v");
+}
+
+TEST(Json0Typed, ParseErrorsMatchCheckOp) {
+    const char *bad[] = {
+        R"({"p":[],"na":1})",
+        R"([1])",
+        R"([{"na":1}])",
+        R"([{"p":"a","na":1}])",
+        R"([{"p":[true],"na":1}])",
+        R"([{"p":[-1],"na":1}])",
+        R"([{"p":[1.5],"na":1}])",
+        R"([{"p":["a"]}])",
+        R"([{"p":["a"],"na":1,"oi":1}])",
+        R"([{"p":["a"],"li":1,"oi":1}])",
+        R"([{"p":["a"],"na":"1"}])",
+        R"([{"p":[0],"lm":-1}])",
+        R"([{"p":[0],"lm":1.5}])",
+        R"([{"p":[0],"si":1}])",
+        R"([{"p":[0],"sd":null}])",
+        R"([{"p":["a"],"t":"nope","o":[]}])",
+        R"([{"p":["a"],"t":7,"o":[]}])",
+        R"([{"p":["a"],"o":[]}])",
+        R"([{"p":["a"],"t":"text0"}])",
+        R"([{"p":["a"],"t":"text0","o":[{"p":0}]}])",
+        R"([{"p":["a"],"t":"text0","o":[{"p":-1,"i":"x"}]}])",
+        R"([{"p":["a"],"t":"text-unicode","o":[0]}])",
+    };
+    for (const char *text : bad) {
+        SCOPED_TRACE(text);
+        ErrorKind typed_kind{}, check_kind{};
+        const std::string typed = TypedErr([&] { (void)json0::parse_op(J(text).get()); }, &typed_kind);
+        const std::string checked = TypedErr([&] { json0::check_op(J(text).get()); }, &check_kind);
+        EXPECT_EQ(typed_kind, ErrorKind::OpBadlyFormed);
+        EXPECT_EQ(typed_kind, check_kind);
+        EXPECT_EQ(typed, checked);
+        EXPECT_FALSE(typed.empty());
+        ErrorKind text_kind{};
+        const std::string from_text = TypedErr([&] { (void)json0::parse_op(std::string_view(text)); }, &text_kind);
+        EXPECT_EQ(text_kind, check_kind);
+        EXPECT_EQ(from_text, checked);
+    }
+    // invalid JSON text
+    EXPECT_TRUE(ThrowsKind([] { (void)json0::parse_op(std::string_view("[{")); }, ErrorKind::OpBadlyFormed));
+    EXPECT_TRUE(ThrowsKind([] { (void)json0::parse_op(std::string_view("[{\"p\":[],\"oi\":\"\\ud800\"}]")); },
+                           ErrorKind::InvalidText));
+}
+
+TEST(Json0Typed, ParseFromTextAgreesWithJansson) {
+    // Accepted: the fast parser's result equals jansson's (or jansson parses what the fast parser leaves to it).
+    const char *good[] = {
+        R"([{"p":["a"],"oi":{"x":1,"y":[true,false,null,-0,1.5e3,-2E-2,0.25],"x":2}}])", // duplicate key: replaced
+        R"( [ { "p" : [ "a" , 0 ] , "li" : "\"\\\/\b\f\n\r\t\u00e9\ud83d\ude00é😀" } ] )",
+        R"([{"p":[],"oi":123456789012345678}])",
+        R"([{"p":[],"oi":-9223372036854775808}])",
+        R"([{"p":[],"oi":1e-400}])",
+        R"([{"p":[],"oi":123456789012345678901}])", // left to jansson
+        R"([{"p":[],"oi":{"":{"a":[[[]]]}}}])",
+    };
+    for (const char *text : good) {
+        SCOPED_TRACE(text);
+        ExpectJson(json0::to_json(json0::parse_op(std::string_view(text))),
+                   D(json0::to_json(json0::parse_op(J(text).get()))));
+        EXPECT_EQ(D(json0::to_json(json0::parse_op(std::string_view(text)))),
+                  D(json0::to_json(json0::parse_op(J(text).get()))));
+    }
+    // Rejected as jansson rejects them, with its error kind.
+    const char *bad[] = {
+        "",
+        " ",
+        "[",
+        "[{]",
+        "[1,]",
+        "[01]",
+        "[1.]",
+        "[.5]",
+        "[-]",
+        "[1e]",
+        "[tru]",
+        "[] []",
+        "[\"a]",
+        R"(["\u0000"])",
+        R"(["\ud800"])",
+        R"(["\udc00x"])",
+        R"(["\ud800\u0041"])",
+        R"(["\x"])",
+        "[\"\x01\"]",
+        "[\"\xc3\x28\"]",
+        "[\"\xed\xa0\x80\"]",
+        "[\"\xc0\xaf\"]",
+        "[1e400]",
+    };
+    for (const char *text : bad) {
+        SCOPED_TRACE(text);
+        ErrorKind want{}, got{};
+        (void)TypedErr([&] { (void)json_parse(text, ErrorKind::OpBadlyFormed, "json0 op"); }, &want);
+        (void)TypedErr([&] { (void)json0::parse_op(std::string_view(text)); }, &got);
+        EXPECT_EQ(got, want);
+    }
+    std::string deep(3000, '[');
+    deep += std::string(3000, ']');
+    EXPECT_TRUE(ThrowsKind([&] { (void)json0::parse_op(std::string_view(deep)); }, ErrorKind::OpBadlyFormed));
+}
+
+TEST(Json0Typed, ApplyMatchesTheJsonApi) {
+    const char *doc = R"({"l":[1,{"a":"xy"},[3]],"o":{"k0":1,"k1":"😀ab"},"n":2,"s":"héllo"})";
+    const char *ops[] = {
+        R"([{"p":["l",0],"li":"new"},{"p":["l",3,0],"na":4},{"p":["l",0],"lm":2}])",
+        R"([{"p":["o","k1",2],"si":"!"},{"p":["o","k1",0],"sd":"😀"},{"p":["o","k2"],"oi":[1]}])",
+        R"([{"p":["o"],"od":{"k0":1,"k1":"😀ab"},"oi":"replaced"},{"p":["n"],"na":0.5}])",
+        R"([{"p":["s"],"t":"text0","o":[{"p":1,"d":"é"},{"p":4,"i":"!"}]}])",
+        R"([{"p":["s"],"t":"text-unicode","o":[1,{"d":"é"},"e"]}])",
+        R"([{"p":["l",1,"a"],"od":"xy"},{"p":["l",1],"ld":{},"li":null}])",
+        R"([{"p":[],"od":{"l":[1,{"a":"xy"},[3]],"o":{"k0":1,"k1":"😀ab"},"n":2,"s":"héllo"},"oi":[]}])",
+    };
+    for (const char *op : ops) {
+        SCOPED_TRACE(op);
+        json0::Value v = json0::Value::from_json(J(doc).get());
+        json0::apply(v, json0::parse_op(J(op).get()));
+        ExpectJson(v.to_json(), D(Apply(doc, op)));
+        JsonPtr j = J(doc);
+        json0::apply_in_place(j, J(op).get());
+        ExpectJson(j, D(v.to_json()));
+    }
+}
+
+TEST(Json0Typed, ApplyErrorsLeaveTheDocumentUnchanged) {
+    const ErrorKind NA = ErrorKind::OpNotApplicable, BF = ErrorKind::OpBadlyFormed, IT = ErrorKind::InvalidText;
+    const char *doc = R"({"l":[1,2,{"x":"y"}],"o":{"a":1,"b":"xy","c":[true]},"s":"a😀b","n":5,"z":null,
+                         "big":{"k0":0,"k1":1,"k2":2,"k3":3,"k4":4,"k5":5,"k6":6,"k7":7,"k8":8,"k9":9}})";
+    // A prefix of valid components that touches every container kind, so that rollback is exercised.
+    const std::string prefix = R"({"p":["l",0],"li":"first"},{"p":["o","d"],"oi":{"new":[1]}},)"
+                               R"({"p":["big","k3"],"od":3},{"p":["big","k10"],"oi":10},{"p":["s",0],"si":"<"},)"
+                               R"({"p":["s",1],"sd":"a"},{"p":["n"],"na":1},{"p":["l",1],"lm":3},)"
+                               R"({"p":["o","b"],"t":"text0","o":[{"p":0,"i":"!"}]},{"p":["z"],"od":null,"oi":"nz"},)";
+    struct Case {
+        const char *component;
+        ErrorKind kind;
+        const char *message;
+    } cases[] = {
+        // bad paths
+        {R"({"p":["missing","x"],"oi":1})", NA, "the key [\"missing\"] does not exist"},
+        {R"({"p":["n","x","y"],"oi":1})", NA, "[\"n\"] is a number, which has no elements or keys"},
+        {R"({"p":["n","x"],"oi":1})", NA, "oi and od need an object, and [\"n\"] is a number"},
+        {R"({"p":["l",9,"x"],"oi":1})", NA, "the index [\"l\",9] is past the end of the list at [\"l\"]"},
+        {R"({"p":["missing"],"t":"text0","o":[{"p":0,"i":"x"}]})", NA, "the key [\"missing\"] does not exist"},
+        {R"({"p":["nope",0],"si":"x"})", NA, "the key [\"nope\"] does not exist"},
+        // out-of-range indexes
+        {R"({"p":["l",9],"li":1})", NA, "li at [\"l\",9] is past the end of the list"},
+        {R"({"p":["l",9],"ld":1})", NA, "the index [\"l\",9] is past the end of the list"},
+        {R"({"p":["l",9],"ld":1,"li":2})", NA, "the index [\"l\",9] is past the end of the list"},
+        {R"({"p":["l",0],"lm":9})", NA, "lm moves [\"l\",0] to an index past the end of the list"},
+        {R"({"p":["l",9],"lm":0})", NA, "the index [\"l\",9] is past the end of the list"},
+        {R"({"p":["s",9],"si":"x"})", NA, "past the end"},
+        {R"({"p":["s",9],"sd":"x"})", NA, "past the end"},
+        {R"({"p":["s"],"t":"text0","o":[{"p":99,"i":"x"}]})", NA, "past the end"},
+        {R"({"p":["s"],"t":"text-unicode","o":[99,"x"]})", NA, ""},
+        // wrong container kinds
+        {R"({"p":["o",0],"li":1})", NA, "li, ld and lm need a list, and [\"o\"] is an object"},
+        {R"({"p":["l","a"],"li":1})", NA, "must be an integer index"},
+        {R"({"p":["l",0],"oi":1})", NA, "oi and od need an object, and [\"l\"] is a list"},
+        {R"({"p":["s"],"na":1})", NA, "na needs a number, and [\"s\"] is a string"},
+        {R"({"p":["n",0],"si":"x"})", NA, "not a string"},
+        {R"({"p":["o"],"t":"text0","o":[{"p":0,"i":"x"}]})", NA, "not a string"},
+        {R"({"p":["l"],"t":"text-unicode","o":["x"]})", NA, "not a string"},
+        {R"({"p":[],"li":1})", NA, "a list op needs a path ending in a list index"},
+        {R"({"p":[],"od":{}})", NA, "cannot delete the document root"},
+        // mismatched ld / od and text deletes
+        {R"({"p":["l",2],"ld":{"x":"z"}})", NA, "ld does not match"},
+        {R"({"p":["l",2],"ld":{"x":"y","w":1},"li":0})", NA, "ld does not match"},
+        {R"({"p":["o","a"],"od":2})", NA, "od does not match"},
+        {R"({"p":["o","a"],"od":[1],"oi":2})", NA, "od does not match"},
+        {R"({"p":["o","missing"],"od":1})", NA, "od of the key [\"o\",\"missing\"], which does not exist"},
+        {R"({"p":["o","a"],"oi":2})", NA, "oi over the existing key [\"o\",\"a\"] needs od"},
+        {R"({"p":["s",0],"sd":"b"})", NA, "does not match the deleted text"},
+        {R"({"p":["s",2],"sd":"x"})", NA, "does not match the deleted text"},
+        {R"({"p":["s",2],"si":"x"})", IT, "surrogate pair"},
+        // unknown subtype and other malformed components (rejected by the parse, before anything is applied)
+        {R"({"p":["s"],"t":"rich-text","o":[]})", BF, "unknown subtype 'rich-text'"},
+        {R"({"p":["s"],"si":"x"})", BF, "text0 component missing position field"},
+        {R"({"p":["l",-1],"li":1})", BF, "path elements must be"},
+    };
+    for (const Case &c : cases) {
+        SCOPED_TRACE(c.component);
+        for (const std::string &text : {"[" + std::string(c.component) + "]", "[" + prefix + c.component + "]"}) {
+            json0::Value v = json0::Value::from_json(J(doc).get());
+            const std::string before = v.dump();
+            ErrorKind kind{};
+            const std::string msg = TypedErr([&] { json0::apply(v, json0::parse_op(std::string_view(text))); }, &kind);
+            EXPECT_EQ(kind, c.kind) << msg;
+            EXPECT_NE(msg.find(c.message), std::string::npos) << msg;
+            if (c.kind == NA) { // named by its component: 0 alone, 10 after the prefix
+                const char *named = text.find(prefix) == 1 ? "json0 op component 10: " : "json0 op component 0: ";
+                EXPECT_EQ(msg.rfind(named, 0), 0u) << msg;
+            }
+            EXPECT_EQ(v.dump(), before); // unchanged, object key order included
+            // the JSON API and the snapshot agree
+            EXPECT_TRUE(ThrowsKind([&] { (void)Apply(doc, text); }, c.kind));
+            std::unique_ptr<Snapshot> snap = T().create(J(doc).get());
+            EXPECT_TRUE(ThrowsKind([&] { snap->apply(J(text).get()); }, c.kind));
+            EXPECT_EQ(D(snap->to_json()), before);
+        }
+    }
+    // The valid prefix alone applies.
+    json0::Value v = json0::Value::from_json(J(doc).get());
+    json0::apply(v, json0::parse_op(std::string_view("[" + prefix.substr(0, prefix.size() - 1) + "]")));
+    ExpectJson(v.to_json(), R"({"l":["first",2,{"x":"y"},1],"o":{"a":1,"b":"!xy","c":[true],"d":{"new":[1]}},
+                              "s":"<😀b","n":6,"z":"nz",
+                              "big":{"k0":0,"k1":1,"k2":2,"k4":4,"k5":5,"k6":6,"k7":7,"k8":8,"k9":9,"k10":10}})");
+}
+
+TEST(Json0Typed, RollbackFindsStringsThatGrewAndMoved) {
+    const char *doc = R"({"l":["ab",{"s":"x"}],"o":{"k":"y"}})";
+    // Strings grow (and move) and the list around them shifts before the last component fails.
+    const std::string good = R"([{"p":["l",0,2],"si":"cdefghijklmnopqrstuvwxyz0123456789"},{"p":["l",0],"li":"new"},
+                        {"p":["l",1,0],"si":"Z"},{"p":["l",2,"s",1],"si":"yyyyyyyyyyyyyyyyyyyyyyyyyy"},
+                        {"p":["o","k",0],"sd":"y"},{"p":["o","k2"],"oi":"zzzzzzzzzzzzzzzzzzzzzzzzzzzzz"},
+                        {"p":["o","k2",3],"si":"!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"},{"p":["l",1,1],"sd":"a"}])";
+    const std::string bad = good.substr(0, good.size() - 1) + R"(,{"p":["l",0],"ld":"wrong"}])";
+    json0::Value v = json0::Value::from_json(J(doc).get());
+    const std::string before = v.dump();
+    EXPECT_TRUE(
+        ThrowsKind([&] { json0::apply(v, json0::parse_op(std::string_view(bad))); }, ErrorKind::OpNotApplicable));
+    EXPECT_EQ(v.dump(), before);
+    json0::apply(v, json0::parse_op(std::string_view(good)));
+    ExpectJson(v.to_json(), R"({"l":["new","Zbcdefghijklmnopqrstuvwxyz0123456789",{"s":"xyyyyyyyyyyyyyyyyyyyyyyyyyy"}],
+                               "o":{"k":"","k2":"zzz!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!zzzzzzzzzzzzzzzzzzzzzzzzzz"}})");
+}
+
+TEST(Json0Typed, TransformMatchesTheJsonApi) {
+    int n = 0;
+    for (const Case &c : kReferenceCases) {
+        if (std::string(c.fn) != "transform") continue;
+        SCOPED_TRACE(std::string(c.a) + " " + c.b + " " + c.side);
+        const json0::Op r = json0::transform(json0::parse_op(std::string_view(c.a)),
+                                             json0::parse_op(std::string_view(c.b)), parse_side(c.side));
+        ExpectJson(json0::to_json(r), c.expected);
+        n++;
+    }
+    EXPECT_GT(n, 50);
+    // values are shared, not copied, and the inputs are not modified
+    const json0::Op a = json0::parse_op(std::string_view(R"([{"p":["x"],"oi":{"big":[1,2,3]}}])"));
+    const json0::Op b = json0::parse_op(std::string_view(R"([{"p":["x"],"oi":{"other":1}}])"));
+    const json0::Op r = json0::transform(a, b, Side::Left);
+    ExpectJson(json0::to_json(r), R"([{"p":["x"],"od":{"other":1},"oi":{"big":[1,2,3]}}])");
+    EXPECT_EQ(r[0].ins.get(), a[0].ins.get());
+    EXPECT_EQ(r[0].del.get(), b[0].ins.get());
+    ExpectJson(json0::to_json(a), R"([{"p":["x"],"oi":{"big":[1,2,3]}}])");
+}
+
+TEST(Json0Typed, ValueObjectsKeepOrderAcrossTheIndex) {
+    json0::Value v = json0::Value::object();
+    json0::Object &o = v.obj();
+    for (int i = 0; i < 40; i++)
+        o.append("k" + std::to_string(i), json0::Value::integer(i));
+    for (int i = 0; i < 40; i++)
+        ASSERT_NE(o.find("k" + std::to_string(i)), nullptr);
+    EXPECT_EQ(o.find("k40"), nullptr);
+    json0::Object::Member m = o.remove_at(o.index_of("k7"));
+    EXPECT_EQ(m.first, "k7");
+    EXPECT_EQ(o.find("k7"), nullptr);
+    EXPECT_EQ(o.find("k39")->int_value(), 39);
+    o.insert_at(7, "k7", std::move(m.second));
+    EXPECT_EQ(o.index_of("k7"), 7u);
+    json0::Value copy = v;
+    EXPECT_TRUE(json0::js_equal(copy, v));
+    EXPECT_EQ(copy.obj().find("k20")->int_value(), 20);
+    EXPECT_EQ(json_dump(v.to_json().get()).substr(0, 22), R"({"k0":0,"k1":1,"k2":2,)");
 }
 
 } // namespace

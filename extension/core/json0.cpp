@@ -866,42 +866,40 @@ void validate(const Component &c) {
     if (c.is(F::LM) && !c.num.is_index()) bad_op("lm must be a non-negative integer");
 }
 
+// A component's fields, found by key name in one pass over its keys (T: json_t or Value). Other keys are ignored, as
+// in ot-json0.
+template <typename T> struct ComponentFields {
+    T *p = nullptr, *t = nullptr, *o = nullptr, *na = nullptr, *li = nullptr, *ld = nullptr, *lm = nullptr,
+      *oi = nullptr, *od = nullptr, *si = nullptr, *sd = nullptr;
+    void set(std::string_view key, T *v) {
+        if (key.size() == 1) {
+            T **slot = key[0] == 'p' ? &p : key[0] == 't' ? &t : key[0] == 'o' ? &o : nullptr;
+            if (slot) *slot = v;
+            return;
+        }
+        if (key.size() != 2) return;
+        static constexpr std::pair<std::string_view, T * ComponentFields::*> kNames[] = {
+            {"na", &ComponentFields::na}, {"li", &ComponentFields::li}, {"ld", &ComponentFields::ld},
+            {"lm", &ComponentFields::lm}, {"oi", &ComponentFields::oi}, {"od", &ComponentFields::od},
+            {"si", &ComponentFields::si}, {"sd", &ComponentFields::sd}};
+        for (const auto &[name, member] : kNames)
+            if (key == name) {
+                this->*member = v;
+                return;
+            }
+    }
+};
+
 Component parse_component(const json_t *c) {
     if (!json_is_object(c)) bad_op("a component must be an object");
-    const json_t *p = nullptr, *t = nullptr, *o = nullptr, *na = nullptr, *li = nullptr, *ld = nullptr, *lm = nullptr,
-                 *oi = nullptr, *od = nullptr, *si = nullptr, *sd = nullptr;
     Component out;
+    ComponentFields<const json_t> f;
     const char *key;
     size_t klen;
     json_t *v;
-    json_object_keylen_foreach(const_cast<json_t *>(c), key, klen, v) {
-        if (klen == 1) {
-            if (key[0] == 'p')
-                p = v;
-            else if (key[0] == 't')
-                t = v;
-            else if (key[0] == 'o')
-                o = v;
-        } else if (klen == 2) {
-            const char a = key[0], b = key[1];
-            if (a == 'n' && b == 'a')
-                na = v;
-            else if (a == 'l' && b == 'i')
-                li = v;
-            else if (a == 'l' && b == 'd')
-                ld = v;
-            else if (a == 'l' && b == 'm')
-                lm = v;
-            else if (a == 'o' && b == 'i')
-                oi = v;
-            else if (a == 'o' && b == 'd')
-                od = v;
-            else if (a == 's' && b == 'i')
-                si = v;
-            else if (a == 's' && b == 'd')
-                sd = v;
-        }
-    }
+    json_object_keylen_foreach(const_cast<json_t *>(c), key, klen, v) f.set(std::string_view(key, klen), v);
+    const json_t *p = f.p, *t = f.t, *o = f.o, *na = f.na, *li = f.li, *ld = f.ld, *lm = f.lm, *oi = f.oi, *od = f.od,
+                 *si = f.si, *sd = f.sd;
     // The checks of check_component, in its order.
     if (!json_is_array(p)) bad_op("Missing path");
     out.p.reserve(json_array_size(p));
@@ -997,40 +995,12 @@ namespace {
 // parse_component on a parsed Value (the op's JSON text): the same checks and messages; values are moved, not copied.
 Component parse_component(Value &&cv) {
     if (!cv.is_object()) bad_op("a component must be an object");
-    Value *p = nullptr, *t = nullptr, *o = nullptr, *na = nullptr, *li = nullptr, *ld = nullptr, *lm = nullptr,
-          *oi = nullptr, *od = nullptr, *si = nullptr, *sd = nullptr;
+    ComponentFields<Value> f;
     Object &obj = cv.obj();
-    for (std::size_t i = 0; i < obj.size(); i++) {
-        Object::Member &m = obj.at(i);
-        const std::string &key = m.first;
-        Value *v = &m.second;
-        if (key.size() == 1) {
-            if (key[0] == 'p')
-                p = v;
-            else if (key[0] == 't')
-                t = v;
-            else if (key[0] == 'o')
-                o = v;
-        } else if (key.size() == 2) {
-            const char a = key[0], b = key[1];
-            if (a == 'n' && b == 'a')
-                na = v;
-            else if (a == 'l' && b == 'i')
-                li = v;
-            else if (a == 'l' && b == 'd')
-                ld = v;
-            else if (a == 'l' && b == 'm')
-                lm = v;
-            else if (a == 'o' && b == 'i')
-                oi = v;
-            else if (a == 'o' && b == 'd')
-                od = v;
-            else if (a == 's' && b == 'i')
-                si = v;
-            else if (a == 's' && b == 'd')
-                sd = v;
-        }
-    }
+    for (std::size_t i = 0; i < obj.size(); i++)
+        f.set(obj.at(i).first, &obj.at(i).second);
+    Value *p = f.p, *t = f.t, *o = f.o, *na = f.na, *li = f.li, *ld = f.ld, *lm = f.lm, *oi = f.oi, *od = f.od,
+          *si = f.si, *sd = f.sd;
     Component out;
     if (p == nullptr || !p->is_array()) bad_op("Missing path");
     out.p.reserve(p->arr().size());

@@ -753,6 +753,60 @@ function assertNoClientErrors(conns = connections) {
     'the stock client logged no warnings (e.g. an ack at an unexpected version)');
 }
 
+// Sockets on `urls` subscribe to c/d (already created) and each submits `rounds` ops made by makeOp(rng, doc.data),
+// sometimes waiting for the ack, sometimes typing on (ops pile up and compose), sometimes yielding a little. Then
+// asserts that no submit failed, every client converged to the database snapshot, the op-log is sound and holds the
+// create plus exactly the acked ops, each socket got each op once in order, and no client saw an error. Returns
+// {conns, docs, ops (the op-log), db (collab.fetch), ackCount, submitted}.
+async function editConcurrently(c, d, urls, { rounds, seed, makeOp, name = d }) {
+  const conns = [];
+  for (let i = 0; i < urls.length; i++) conns.push(await connected(urls[i], { name: `${name}-client${i}` }));
+  const docs = conns.map((conn) => conn.get(c, d));
+  await Promise.all(docs.map((doc) => subscribe(doc)));
+
+  let submitted = 0;
+  const errors = [];
+  await Promise.all(docs.map(async (doc, i) => {
+    const r = rng(seed * 31 + i);
+    for (let k = 0; k < rounds; k++) {
+      const op = makeOp(r, doc.data);
+      const acked = new Promise((resolve) => doc.submitOp(op, (err) => {
+        if (err) errors.push(`${doc.connection.e2eName}: ${err.code} ${err.message} (op ${JSON.stringify(op)})`);
+        resolve();
+      }));
+      submitted++;
+      const choice = r();
+      if (choice < 0.4) await acked;
+      else if (choice < 0.8) await sleep(r.int(4));
+      else await new Promise((resolve) => setImmediate(resolve));
+    }
+  }));
+  await Promise.all(conns.map((conn) => whenNothingPending(conn)));
+  assert.deepEqual(errors, [], 'no submit failed');
+
+  // Everyone reaches the database's version, with the same data.
+  const db = await dbFetch(c, d);
+  for (const doc of docs) await waitDocVersion(doc, db.v);
+  for (const doc of docs) {
+    assert.deepEqual(doc.data, docs[0].data, `${doc.connection.e2eName} converged with ${docs[0].connection.e2eName}`);
+    await assertDocMatchesDb(doc, `seed ${seed}`);
+  }
+
+  // The op-log: contiguous, (src, seq) unique, every ack in it once at its version, nothing else but the create.
+  const { ops } = await assertOpLogSound(c, d);
+  let ackCount = 0;
+  for (const conn of conns) {
+    await assertAcksInOpLog(conn);
+    ackCount += acks(conn).filter((a) => a.c === c && a.d === d).length;
+  }
+  assert.equal(ops.length, 1 + ackCount, 'the op-log holds the create and exactly the acked ops');
+  assert.ok(ackCount > 0 && ackCount <= submitted);
+  assertNoClientErrors(conns);
+  // Each socket got each op once, in order (broadcasts and acks together), no gaps.
+  for (const conn of conns) assertOpStreamContiguous(conn, c, d);
+  return { conns, docs, ops, db, ackCount, submitted };
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Raw sockets: one JSON text message per frame, for the protocol-level tests.
 
@@ -914,7 +968,7 @@ module.exports = {
   connect, connected, waitConnected, reconnect, autoReconnect,
   subscribe, unsubscribe, fetchDoc, submitOp, create, del, fetchSnapshot, fetchSnapshotByTimestamp,
   whenNothingPending, describeConnection, waitDocVersion, assertDocMatchesDb, opMessages, assertOpStreamContiguous, acks,
-  assertAcksInOpLog, assertNoClientErrors, rawSocket, RawSocket, cleanup, parseMetrics,
+  assertAcksInOpLog, assertNoClientErrors, editConcurrently, rawSocket, RawSocket, cleanup, parseMetrics,
 };
 
 // ---------------------------------------------------------------------------------------------------------------

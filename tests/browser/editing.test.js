@@ -19,12 +19,6 @@ before(async () => {
 });
 after(() => b.cleanup());
 
-// Puts the editor's cursor of `page` at the start or the end of the document.
-async function caretTo(page, where) {
-  await page.locator('.cm-content').focus();
-  await page.keyboard.press(where === 'start' ? 'Control+Home' : 'Control+End');
-}
-
 test('the login page is clearly a development login, and the list shows notes the user may read', async () => {
   await b.openNote(alice, 'welcome', { create: true });
   // bob's list (loaded before the note existed) shows it after a refresh; he opens it from the list.
@@ -39,15 +33,15 @@ test('the login page is clearly a development login, and the list shows notes th
 test('interleaved typing of two users at two places, with emoji and non-Latin text, converges exactly', async () => {
   await b.openNote(alice, 'together', { create: true });
   await b.openNote(bob, 'together');
-  await caretTo(alice, 'end');
+  await b.caretTo(alice, 'end');
   await alice.keyboard.type('Title\n', { delay: 5 });
   await b.assertConverged([alice, bob], 'together');
 
   // bob writes at the start, alice at the end, at the same time, keystroke by keystroke.
   const aliceText = 'héllo 👋🏽 漢字 from alice; ';
   const bobText = 'bob: Привет 🇫🇷 ñandú 𝄞\n';
-  await caretTo(alice, 'end');
-  await caretTo(bob, 'start');
+  await b.caretTo(alice, 'end');
+  await b.caretTo(bob, 'start');
   await Promise.all([
     alice.keyboard.type(aliceText, { delay: 25 }),
     bob.keyboard.type(bobText, { delay: 25 }),
@@ -61,12 +55,12 @@ test('interleaved typing of two users at two places, with emoji and non-Latin te
 test('interleaved typing at the same place keeps every keystroke of both users', async () => {
   await b.openNote(alice, 'same-spot', { create: true });
   await b.openNote(bob, 'same-spot');
-  await caretTo(alice, 'end');
+  await b.caretTo(alice, 'end');
   await alice.keyboard.type('[]', { delay: 5 });
   await b.assertConverged([alice, bob], 'same-spot');
   // Both type between the brackets.
   for (const p of [alice, bob]) {
-    await caretTo(p, 'start');
+    await b.caretTo(p, 'start');
     await p.keyboard.press('ArrowRight');
   }
   const aliceText = 'aé👋漢1';
@@ -85,12 +79,12 @@ test('interleaved typing at the same place keeps every keystroke of both users',
 test('a remote cursor is shown where the other user is, and moves when text is inserted before it', async () => {
   await b.openNote(alice, 'cursors', { create: true });
   await b.openNote(bob, 'cursors');
-  await caretTo(alice, 'end');
+  await b.caretTo(alice, 'end');
   await alice.keyboard.type('👋🏽ab cd', { delay: 5 });
   await b.assertConverged([alice, bob], 'cursors');
 
   // alice's caret after "👋🏽ab": code point 4, UTF-16 offset 6.
-  await caretTo(alice, 'start');
+  await b.caretTo(alice, 'start');
   for (let i = 0; i < 3; i++) await alice.keyboard.press('ArrowRight'); // 👋🏽 is one grapheme: one key press
   const caret = bob.locator('[data-testid="remote-cursor"][data-user="alice"]');
   await caret.and(bob.locator('[data-index="4"]')).waitFor();
@@ -99,7 +93,7 @@ test('a remote cursor is shown where the other user is, and moves when text is i
   assert.equal(await caret.evaluate((e) => window.__collab.view.posAtDOM(e)), 6, 'the caret is drawn after "👋🏽ab"');
 
   // bob inserts before it: alice's caret moves right by what he typed, in both pages.
-  await caretTo(bob, 'start');
+  await b.caretTo(bob, 'start');
   await bob.keyboard.type('XY漢', { delay: 10 });
   await caret.and(bob.locator('[data-index="7"]')).waitFor();
   assert.equal(await caret.evaluate((e) => window.__collab.view.posAtDOM(e)), 9, 'the caret moved after "XY漢👋🏽ab"');
@@ -110,7 +104,7 @@ test('a remote cursor is shown where the other user is, and moves when text is i
   await alice.locator('[data-testid="remote-cursor"][data-user="bob"][data-index="3"]').waitFor();
 
   // alice selects " cd": bob sees the selection highlighted.
-  await caretTo(alice, 'end');
+  await b.caretTo(alice, 'end');
   for (let i = 0; i < 3; i++) await alice.keyboard.press('Shift+ArrowLeft');
   const selection = bob.locator('[data-testid="remote-selection"][data-user="alice"]');
   await h.waitFor(async () => (await selection.allTextContents()).join('') === ' cd',
@@ -123,7 +117,7 @@ test('a remote cursor is shown where the other user is, and moves when text is i
 
 test('the history view shows the note as it was at an earlier version', async () => {
   await b.openNote(alice, 'history', { create: true });
-  await caretTo(alice, 'end');
+  await b.caretTo(alice, 'end');
   await alice.keyboard.type('first 漢', { delay: 5 });
   await b.assertConverged([alice], 'history');
   const early = await b.pageState(alice);
@@ -169,11 +163,11 @@ test('a reloaded page (deep link #/notes/<id>) keeps the session and opens the n
 test('screenshots of the two-user session', async () => {
   await b.openNote(alice, 'together');
   await b.openNote(bob, 'together');
-  await caretTo(bob, 'end');
+  await b.caretTo(bob, 'end');
   await bob.keyboard.press('Shift+ArrowLeft');
   await bob.keyboard.press('Shift+ArrowLeft');
   await bob.keyboard.press('Shift+ArrowLeft');
-  await caretTo(alice, 'start');
+  await b.caretTo(alice, 'start');
   await alice.keyboard.press('ArrowDown');
   await alice.locator('[data-testid="remote-cursor"][data-user="bob"]').waitFor();
   await bob.locator('[data-testid="remote-cursor"][data-user="alice"]').waitFor();

@@ -19,11 +19,6 @@ before(async () => {
 });
 after(() => b.cleanup());
 
-async function caretTo(page, where) {
-  await page.locator('.cm-content').focus();
-  await page.keyboard.press(where === 'start' ? 'Control+Home' : 'Control+End');
-}
-
 // Waits until the connection indicator of `page` says `state` (connected, reconnecting, offline).
 const statusIs = (page, state) => b.waitStatus(page, state);
 
@@ -31,11 +26,11 @@ const statusIs = (page, state) => b.waitStatus(page, state);
 async function twoPlaceNote(id) {
   await b.openNote(alice, id, { create: true });
   await b.openNote(bob, id);
-  await caretTo(alice, 'end');
+  await b.caretTo(alice, 'end');
   await alice.keyboard.type('middle\n', { delay: 5 });
   await b.assertConverged([alice, bob], id);
-  await caretTo(alice, 'end');
-  await caretTo(bob, 'start');
+  await b.caretTo(alice, 'end');
+  await b.caretTo(bob, 'start');
 }
 
 test('the bridge is killed (SIGKILL) in the middle of typing and restarted: both pages reconnect, nothing is lost',

@@ -207,7 +207,13 @@ async function cleanup() {
   await h.cleanup();
 }
 
+// Puts the editor's cursor of `page` at the start or the end of the document.
+async function caretTo(page, where) {
+  await page.locator('.cm-content').focus();
+  await page.keyboard.press(where === 'start' ? 'Control+Home' : 'Control+End');
+}
+
 module.exports = {
-  h, GUARD, ARTIFACTS, setupDatabase, startWebBridge, launchBrowser, newPage, userPage, waitStatus, describePage, openNote, pageState,
+  h, GUARD, caretTo, ARTIFACTS, setupDatabase, startWebBridge, launchBrowser, newPage, userPage, waitStatus, describePage, openNote, pageState,
   assertConverged, assertNoPageProblems, screenshot, assertSubsequence, cleanup,
 };

@@ -607,9 +607,13 @@ void Server::start_api_request(lws *wsi, std::uint64_t id, const std::string &pa
     }
     char arg[300] = {0};
     const char *collection = lws_get_urlarg_by_name(wsi, "collection=", arg, sizeof arg); // points into arg
-    if (collection == nullptr || *collection == '\0')
+    json_t *as_json = collection != nullptr ? json_string(collection) : nullptr;          // NULL unless valid UTF-8
+    const bool valid = as_json != nullptr;
+    json_decref(as_json);
+    if (collection == nullptr || *collection == '\0' || !valid)
         return finish_http(id, 400, "application/json",
-                           error_body("ERR_MESSAGE_BADLY_FORMED", "use GET /api/documents?collection=<collection>"),
+                           error_body("ERR_MESSAGE_BADLY_FORMED",
+                                      "use GET /api/documents?collection=<collection> (UTF-8, percent-encoded)"),
                            no_cache);
     bridge_->http_list_documents(who.identity, collection, [this, id, no_cache](int status, std::string body) {
         finish_http(id, status, "application/json", std::move(body), no_cache);

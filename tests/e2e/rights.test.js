@@ -394,5 +394,7 @@ test('GET /api/me and /api/documents (the web editor\'s list): 401 without a tok
   assert.deepEqual(JSON.parse(gus.body).documents, []);
   const missing = await h.httpGet(`${R.httpUrl}/api/documents`, auth);
   assert.equal(missing.status, 400, missing.body);
+  const notUtf8 = await h.httpGet(`${R.httpUrl}/api/documents?collection=%ff%fe`, auth);
+  assert.equal(notUtf8.status, 400, notUtf8.body);
   assert.equal((await h.httpGet(`${R.httpUrl}/api/nothing`, auth)).status, 404);
 });

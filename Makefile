@@ -7,6 +7,7 @@
 #   make run             a private PostgreSQL with the extension, kept running until Ctrl-C
 #   make bench           benchmarks (figures printed; see docs/benchmarks.md)
 #   make web             the web editor's bundle (web/dist), served by collab-bridge --web-root
+#   make chaos           a long fault-injection run (CHAOS_DURATION=600) against PGHOST/PGPORT (tests/chaos)
 
 EXTENSION  = pg_collab
 EXTVERSION = 0.1.0
@@ -57,3 +58,4 @@ bench:
 	scripts/bench.sh
 include mk/bridge.mk
 include mk/web.mk
+include mk/chaos.mk

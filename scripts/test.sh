@@ -20,6 +20,8 @@ Installs missing packages (scripts/install-deps.sh), builds (make, make native),
   bridge-db      the bridge's database layer against the cluster (build/db-smoke)
   e2e            tests/e2e/run.sh: collab-bridge end to end (make bridge; bridges, stock sharedb clients, restarts)
   browser        tests/browser/run.sh: the web editor (make web) in chromium, two users, through collab-bridge
+  chaos          tests/chaos/run.sh --duration 90: stock clients on 3 bridges under injected faults (bridge kills
+                 and stops, PostgreSQL restarts, terminated sessions, cut sockets); no acked op lost or duplicated
 A failing suite does not stop the others. The last line is `N passed, M failed`; the exit status is 1 if any failed.
 
   --quick         DIFF_CASES=10000 instead of the default
@@ -102,6 +104,8 @@ run_recorded sql-replay "$sql_blocker" "$REPO/tests/trace/sql_replay.sh"
 run_recorded bridge-db "${e2e_blocker:-$sql_blocker}" make --no-print-directory bridge-db-test
 run_recorded e2e "${e2e_blocker:-$sql_blocker}" "$REPO/tests/e2e/run.sh"
 run_recorded browser "${browser_blocker:-${e2e_blocker:-$sql_blocker}}" "$REPO/tests/browser/run.sh"
+# Last: it restarts the test cluster (fast and immediate) on purpose.
+run_recorded chaos "${e2e_blocker:-$sql_blocker}" "$REPO/tests/chaos/run.sh" --duration 90
 
 release_test_cluster
 print_run_table suite

@@ -8,6 +8,8 @@
 #   make bench           benchmarks (figures printed; see docs/benchmarks.md)
 #   make web             the web editor's bundle (web/dist), served by collab-bridge --web-root
 #   make chaos           a long fault-injection run (CHAOS_DURATION=600) against PGHOST/PGPORT (tests/chaos)
+#   make fuzz            the libFuzzer targets (tests/fuzz), FUZZ_SECONDS=300 each; make fuzz-smoke: 20 s each
+#   make sanitize        an ASan+UBSan bridge in build/asan (make sanitize-unit: unit tests under ASan+UBSan)
 
 EXTENSION  = pg_collab
 EXTVERSION = 0.1.0
@@ -59,3 +61,5 @@ bench:
 include mk/bridge.mk
 include mk/web.mk
 include mk/chaos.mk
+include mk/fuzz.mk
+include mk/sanitize.mk

@@ -20,6 +20,9 @@ Installs missing packages (scripts/install-deps.sh), builds (make, make native),
   bridge-db      the bridge's database layer against the cluster (build/db-smoke)
   e2e            tests/e2e/run.sh: collab-bridge end to end (make bridge; bridges, stock sharedb clients, restarts)
   browser        tests/browser/run.sh: the web editor (make web) in chromium, two users, through collab-bridge
+  fuzz-smoke     make fuzz-smoke: each libFuzzer target (tests/fuzz) for 15 s, ASan+UBSan, TP1 as oracle
+  sanitize-unit  make sanitize-unit: the core's and the bridge's unit tests built with ASan+UBSan
+  e2e-asan       the e2e suite against an ASan+UBSan bridge (make sanitize), its logs checked for sanitizer reports
   chaos          tests/chaos/run.sh --duration 90: stock clients on 3 bridges under injected faults (bridge kills
                  and stops, PostgreSQL restarts, terminated sessions, cut sockets); no acked op lost or duplicated
 A failing suite does not stop the others. The last line is `N passed, M failed`; the exit status is 1 if any failed.
@@ -74,6 +77,21 @@ if $quick; then
   export DIFF_CASES=10000
 fi
 
+# The e2e suite against the ASan+UBSan bridge (database e2e_asan), then its logs checked for sanitizer reports.
+e2e_asan() {
+  make --no-print-directory sanitize || return 1
+  local started
+  started=$(mktemp)
+  COLLAB_BRIDGE_BIN="$REPO/build/asan/collab-bridge" E2E_DATABASE=e2e_asan "$REPO/tests/e2e/run.sh" || {
+    rm -f "$started"
+    return 1
+  }
+  "$REPO/tests/fuzz/check-asan-logs.sh" --newer "$started"
+  local rc=$?
+  rm -f "$started"
+  return "$rc"
+}
+
 # pg_regress and pg_isolation_regress; on failure their diffs are printed, so that a CI log shows them.
 installcheck() {
   rm -f regression.diffs output_iso/regression.diffs
@@ -104,6 +122,9 @@ run_recorded sql-replay "$sql_blocker" "$REPO/tests/trace/sql_replay.sh"
 run_recorded bridge-db "${e2e_blocker:-$sql_blocker}" make --no-print-directory bridge-db-test
 run_recorded e2e "${e2e_blocker:-$sql_blocker}" "$REPO/tests/e2e/run.sh"
 run_recorded browser "${browser_blocker:-${e2e_blocker:-$sql_blocker}}" "$REPO/tests/browser/run.sh"
+run_recorded fuzz-smoke "" make --no-print-directory fuzz-smoke FUZZ_SMOKE_SECONDS=15
+run_recorded sanitize-unit "" make --no-print-directory sanitize-unit
+run_recorded e2e-asan "${e2e_blocker:-$sql_blocker}" e2e_asan
 # Last: it restarts the test cluster (fast and immediate) on purpose.
 run_recorded chaos "${e2e_blocker:-$sql_blocker}" "$REPO/tests/chaos/run.sh" --duration 90
 

@@ -1390,6 +1390,13 @@ void Bridge::handle_snapshot_request(Session &s, json_t *msg, bool by_time) {
 
 void Bridge::http_snapshot(const Identity &who, const std::string &collection, const std::string &id,
                            std::function<void(int, std::int64_t, std::string)> done) {
+    // The path is percent-decoded by libwebsockets: it may hold bytes that are not UTF-8, which json_pack refuses.
+    for (const std::string *s : {&collection, &id})
+        if (Json(json_stringn(s->data(), s->size())) == nullptr) {
+            done(400, -1,
+                 R"({"error":{"code":"ERR_MESSAGE_BADLY_FORMED","message":"the collection and id must be UTF-8"}})");
+            return;
+        }
     Json req = own(json_pack("[{s:s%,s:s%,s:o}]", "c", collection.data(), collection.size(), "d", id.data(), id.size(),
                              "a", actor(who).release()));
     db_.query("SELECT version, type, data::text, error_code, error_message FROM collab.fetch_many($1::jsonb)",

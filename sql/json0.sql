@@ -80,6 +80,8 @@ SELECT pg_temp.try($$SELECT collab.apply('json0', '{"a": "s"}', '[{"p": ["a"], "
 SELECT pg_temp.try($$SELECT collab.apply('json0', '{"a": "xyz"}', '[{"p": ["a", 1], "sd": "q"}]')$$);
 SELECT pg_temp.try($$SELECT collab.apply('json0', '{"a": "s"}', '[{"p": ["a"], "t": "rich-text", "o": []}]')$$);
 SELECT pg_temp.try($$SELECT collab.apply('json0', '{"a": 1}', '[{"p": ["a"], "oi": 2}]')$$);
+-- Found by fuzzing: a subtype component without "o" crashed the backend in normalize (now PC001).
+SELECT pg_temp.try($$SELECT collab.normalize('json0', '[{"p": ["x"], "t": "text-unicode"}, {"p": ["x"], "t": "text-unicode", "o": ["a"]}]')$$);
 
 -- Documents: created by name or URI, with data that is real jsonb.
 SELECT collab.create_doc('tasks', 't1', 'json0', '{"title": "Write docs", "status": "todo", "tags": [], "n": 0}');

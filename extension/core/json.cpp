@@ -172,6 +172,7 @@ std::string json_dump(const json_t *value) {
 }
 
 const char *json_type_name(const json_t *value) noexcept {
+    if (value == nullptr) return "(missing)"; // a missing member (json_object_get gave NULL); json_typeof(NULL) crashes
     switch (json_typeof(value)) {
     case JSON_OBJECT:
         return "object";

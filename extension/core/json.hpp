@@ -40,7 +40,8 @@ JsonPtr json_parse(std::string_view text, ErrorKind error_kind, const char *what
 // that reads back as the same double.
 std::string json_dump(const json_t *value);
 
-// JSON type name for messages ("object", "array", "string", "integer", "real", "true", "false", "null").
+// JSON type name for messages ("object", "array", "string", "integer", "real", "true", "false", "null"; "(missing)" for
+// nullptr, a missing member).
 const char *json_type_name(const json_t *value) noexcept;
 
 } // namespace collab

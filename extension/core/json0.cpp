@@ -632,7 +632,7 @@ using F = Component::Field;
 constexpr std::uint16_t kText = F::SI | F::SD;
 
 const Scalar &undefined_scalar() {
-    static const Scalar u;
+    static const Scalar u{};
     return u;
 }
 

@@ -10,6 +10,7 @@
 #   make chaos           a long fault-injection run (CHAOS_DURATION=600) against PGHOST/PGPORT (tests/chaos)
 #   make fuzz            the libFuzzer targets (tests/fuzz), FUZZ_SECONDS=300 each; make fuzz-smoke: 20 s each
 #   make sanitize        an ASan+UBSan bridge in build/asan (make sanitize-unit: unit tests under ASan+UBSan)
+#   make soak            1,000 clients on one bridge for 10 minutes: RSS and latency over time, plot (bench/soak)
 
 EXTENSION  = pg_collab
 EXTVERSION = 0.1.0
@@ -63,3 +64,4 @@ include mk/web.mk
 include mk/chaos.mk
 include mk/fuzz.mk
 include mk/sanitize.mk
+include mk/soak.mk

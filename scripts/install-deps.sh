@@ -10,7 +10,7 @@ Usage: scripts/install-deps.sh [--check]
 
 Installs the missing Debian packages that pg_collab needs (PostgreSQL 15 server, client and PGXS headers, pgbench,
 jansson, GoogleTest, g++, make, pkg-config, Node.js with npm, clang-format, libwebsockets with its libev plugin,
-libev, libjwt, Chromium with emoji and CJK fonts for the browser tests, clang 14 with libFuzzer, valgrind).
+libev, libjwt, Chromium with emoji and CJK fonts for the browser tests, clang 14 with libFuzzer, valgrind, gnuplot for the soak plot).
 
   --check   only report: exit 0 if everything is installed, 1 (listing what is missing) otherwise
   --help    this text
@@ -37,7 +37,7 @@ packages=(
   libwebsockets-dev libjwt-dev
   libev-dev libwebsockets-evlib-ev
   chromium fonts-noto-color-emoji fonts-wqy-microhei
-  clang-14 libclang-rt-14-dev valgrind
+  clang-14 libclang-rt-14-dev valgrind gnuplot-nox
 )
 
 installed() { [[ $(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null) == installed ]]; }

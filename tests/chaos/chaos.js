@@ -66,64 +66,6 @@ function textOp(r, text) {
   return h.randomEdit(r, text);
 }
 
-// json0: the idea of tests/e2e/json0.test.js randomOp (one or two components of every kind), on
-// {title, notes, items: [{text, n}], meta: {}}.
-const WORDS = ['a', 'bc', 'déf', '漢字', '🚀', 'x y', '👩‍👩‍👧', 'ñ'];
-function boundaries(s) {
-  const out = [0];
-  for (const ch of s) out.push(out[out.length - 1] + ch.length);
-  return out;
-}
-function jsonComponent(r, d) {
-  const word = () => WORDS[r.int(WORDS.length)];
-  const items = d.items;
-  const x = r();
-  if (items.length > 30) {
-    const j = r.int(items.length);
-    return { p: ['items', j], ld: items[j] };
-  }
-  if (x < 0.15 || items.length === 0) return { p: ['items', r.int(items.length + 1)], li: { text: word(), n: r.int(10) } };
-  const i = r.int(items.length);
-  if (x < 0.25) return { p: ['items', i], ld: items[i] };
-  if (x < 0.32) return { p: ['items', i], ld: items[i], li: { text: word(), n: 0 } };
-  if (x < 0.42 && items.length > 1) {
-    let to = r.int(items.length - 1);
-    if (to >= i) to++;
-    return { p: ['items', i], lm: to };
-  }
-  if (x < 0.52) return { p: ['items', i, 'n'], na: r.int(7) - 3 };
-  if (x < 0.62) {
-    const key = `k${r.int(4)}`;
-    if (key in d.meta) return r() < 0.5 ? { p: ['meta', key], od: d.meta[key] } : { p: ['meta', key], od: d.meta[key], oi: word() };
-    return { p: ['meta', key], oi: r() < 0.5 ? word() : { nested: [r.int(5)] } };
-  }
-  if (x > 0.9) {
-    if (h.cpLength(d.notes) > 300) return { p: ['notes'], t: 'text-unicode', o: [{ d: 5 }] };
-    const at = r.int(boundaries(d.notes).length);
-    return { p: ['notes'], t: 'text-unicode', o: at > 0 ? [at, word()] : [word()] };
-  }
-  const onTitle = x < 0.72;
-  const p = onTitle ? ['title'] : ['items', i, 'text'];
-  const s = onTitle ? d.title : items[i].text;
-  const b = boundaries(s);
-  if (b.length > 2 && (r() < 0.4 || b.length > 60)) {
-    const from = r.int(b.length - 1);
-    const to = from + 1 + r.int(Math.min(3, b.length - 1 - from));
-    return { p: [...p, b[from]], sd: s.slice(b[from], b[to]) };
-  }
-  return { p: [...p, b[r.int(b.length)]], si: word() };
-}
-function jsonOp(r, data) {
-  const comps = [];
-  let d = h.clone(data);
-  for (let k = 1 + r.int(2); k > 0; k--) {
-    const c = jsonComponent(r, d);
-    comps.push(c);
-    d = json0.apply(d, [c]);
-  }
-  return comps;
-}
-
 const docIds = [];
 for (let i = 0; i < N_DOCS; i++) docIds.push({ id: `d${i}`, type: i % 2 === 0 ? 'text' : 'json' });
 const typeOf = (d) => docIds.find((x) => x.id === d).type;
@@ -315,7 +257,7 @@ class Client {
       await h.sleep(20 + this.r.int(100));
       const doc = this.docs[this.r.int(this.docs.length)];
       if (!doc.type || doc.pendingOps.length >= 50) continue;
-      const op = typeOf(doc.id) === 'text' ? textOp(this.r, doc.data) : jsonOp(this.r, doc.data);
+      const op = typeOf(doc.id) === 'text' ? textOp(this.r, doc.data) : h.randomJson0Op(this.r, doc.data);
       const rec = { k: k++, t: now(), d: doc.id, op, baseV: doc.version };
       this.submits.push(rec);
       try {

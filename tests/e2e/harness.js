@@ -753,6 +753,70 @@ function assertNoClientErrors(conns = connections) {
     'the stock client logged no warnings (e.g. an ack at an unexpected version)');
 }
 
+const json0Type = require('ot-json0').type;
+json0Type.registerSubtype(textUnicode); // for the text-unicode subtype ops of randomJson0Op
+
+// A random json0 op of one or two components of every kind (li, ld, li+ld, lm, na, oi, od, oi+od, si, sd, and
+// text-unicode subtype ops on the field notes) made against data, a document {title, notes, items: [{text, n}],
+// meta: {}} (not modified). Sizes stay bounded in long runs. A field gets one kind of string op only: ot-json0
+// itself does not converge when si/sd and a subtype op edit one string (docs/json0.md).
+const JSON0_WORDS = ['a', 'bc', 'déf', '漢字', '🚀', 'x y', '👩‍👩‍👧', 'ñ'];
+function utf16Boundaries(s) {
+  const out = [0];
+  for (const ch of s) out.push(out[out.length - 1] + ch.length);
+  return out;
+}
+function randomJson0Component(r, d) {
+  const word = () => JSON0_WORDS[r.int(JSON0_WORDS.length)];
+  const items = d.items;
+  const x = r();
+  if (items.length > 30) {
+    const j = r.int(items.length);
+    return { p: ['items', j], ld: items[j] };
+  }
+  if (x < 0.15 || items.length === 0) return { p: ['items', r.int(items.length + 1)], li: { text: word(), n: r.int(10) } };
+  const i = r.int(items.length);
+  if (x < 0.25) return { p: ['items', i], ld: items[i] };
+  if (x < 0.32) return { p: ['items', i], ld: items[i], li: { text: word(), n: 0 } };
+  if (x < 0.42 && items.length > 1) {
+    let to = r.int(items.length - 1);
+    if (to >= i) to++;
+    return { p: ['items', i], lm: to };
+  }
+  if (x < 0.52) return { p: ['items', i, 'n'], na: r.int(7) - 3 };
+  if (x < 0.62) {
+    const key = `k${r.int(4)}`;
+    if (key in d.meta) return r() < 0.5 ? { p: ['meta', key], od: d.meta[key] } : { p: ['meta', key], od: d.meta[key], oi: word() };
+    return { p: ['meta', key], oi: r() < 0.5 ? word() : { nested: [r.int(5)] } };
+  }
+  if (x > 0.9) {
+    if (cpLength(d.notes) > 300) return { p: ['notes'], t: 'text-unicode', o: [{ d: 5 }] };
+    const at = r.int(utf16Boundaries(d.notes).length);
+    return { p: ['notes'], t: 'text-unicode', o: at > 0 ? [at, word()] : [word()] };
+  }
+  const onTitle = x < 0.72;
+  const p = onTitle ? ['title'] : ['items', i, 'text'];
+  const s = onTitle ? d.title : items[i].text;
+  const b = utf16Boundaries(s);
+  if (b.length > 2 && (r() < 0.4 || b.length > 60)) {
+    const from = r.int(b.length - 1);
+    const to = from + 1 + r.int(Math.min(3, b.length - 1 - from));
+    return { p: [...p, b[from]], sd: s.slice(b[from], b[to]) };
+  }
+  return { p: [...p, b[r.int(b.length)]], si: word() };
+}
+function randomJson0Op(r, data) {
+  const comps = [];
+  let d = clone(data);
+  for (let k = 1 + r.int(2); k > 0; k--) {
+    const c = randomJson0Component(r, d);
+    comps.push(c);
+    d = json0Type.apply(d, [c]);
+  }
+  return comps;
+}
+
+
 // Sockets on `urls` subscribe to c/d (already created) and each submits `rounds` ops made by makeOp(rng, doc.data),
 // sometimes waiting for the ack, sometimes typing on (ops pile up and compose), sometimes yielding a little. Then
 // asserts that no submit failed, every client converged to the database snapshot, the op-log is sound and holds the
@@ -968,7 +1032,7 @@ module.exports = {
   connect, connected, waitConnected, reconnect, autoReconnect,
   subscribe, unsubscribe, fetchDoc, submitOp, create, del, fetchSnapshot, fetchSnapshotByTimestamp,
   whenNothingPending, describeConnection, waitDocVersion, assertDocMatchesDb, opMessages, assertOpStreamContiguous, acks,
-  assertAcksInOpLog, assertNoClientErrors, editConcurrently, rawSocket, RawSocket, cleanup, parseMetrics,
+  assertAcksInOpLog, assertNoClientErrors, editConcurrently, randomJson0Op, rawSocket, RawSocket, cleanup, parseMetrics,
 };
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -59,64 +59,6 @@ test('the stock client creates json0 documents by default; their data is jsonb t
   other.close();
 });
 
-const WORDS = ['a', 'bc', 'déf', '漢字', '🚀', 'x y', '👩‍👩‍👧', 'ñ'];
-
-// A random op of one or two components made against data (the client's current snapshot, never modified here).
-function randomOp(r, data) {
-  const word = () => WORDS[r.int(WORDS.length)];
-  const comps = [];
-  let d = h.clone(data);
-  for (let k = 1 + r.int(2); k > 0; k--) {
-    const c = randomComponent(r, d, word);
-    comps.push(c);
-    d = json0.apply(d, [c]);
-  }
-  return comps;
-}
-
-// Code point boundaries of a JavaScript string, as UTF-16 offsets (an si / sd never splits a surrogate pair).
-function boundaries(s) {
-  const out = [0];
-  for (const ch of s) out.push(out[out.length - 1] + ch.length);
-  return out;
-}
-
-function randomComponent(r, d, word) {
-  const items = d.items;
-  const x = r();
-  if (x < 0.15 || items.length === 0) return { p: ['items', r.int(items.length + 1)], li: { text: word(), n: r.int(10) } };
-  const i = r.int(items.length);
-  if (x < 0.25) return { p: ['items', i], ld: items[i] };
-  if (x < 0.32) return { p: ['items', i], ld: items[i], li: { text: word(), n: 0 } };
-  if (x < 0.42 && items.length > 1) {
-    let to = r.int(items.length - 1);
-    if (to >= i) to++;
-    return { p: ['items', i], lm: to };
-  }
-  if (x < 0.52) return { p: ['items', i, 'n'], na: r.int(7) - 3 };
-  if (x < 0.62) {
-    const key = `k${r.int(4)}`;
-    if (key in d.meta) return r() < 0.5 ? { p: ['meta', key], od: d.meta[key] } : { p: ['meta', key], od: d.meta[key], oi: word() };
-    return { p: ['meta', key], oi: r() < 0.5 ? word() : { nested: [r.int(5)] } };
-  }
-  if (x > 0.9) { // a text-unicode subtype op on the notes field: positions in code points
-    const at = r.int(boundaries(d.notes).length);
-    return { p: ['notes'], t: 'text-unicode', o: at > 0 ? [at, word()] : [word()] };
-  }
-  // si / sd. (ot-json0 transforms si / sd only against string ops of its own text0 kind: a field is edited with one
-  // kind of string op, as a real editor binding does.)
-  const onTitle = x < 0.72;
-  const path = onTitle ? ['title'] : ['items', i, 'text'];
-  const s = onTitle ? d.title : items[i].text;
-  const b = boundaries(s);
-  if (b.length > 2 && r() < 0.4) {
-    const from = r.int(b.length - 1);
-    const to = from + 1 + r.int(Math.min(3, b.length - 1 - from));
-    return { p: [...path, b[from]], sd: s.slice(b[from], b[to]) };
-  }
-  return { p: [...path, b[r.int(b.length)]], si: word() };
-}
-
 test('5 sockets on two bridges edit one json0 document at once and converge to the database', T, async (t) => {
   const seed = h.testSeed();
   t.diagnostic(`E2E_SEED=${seed}`);
@@ -124,7 +66,7 @@ test('5 sockets on two bridges edit one json0 document at once and converge to t
   const initial = { title: 'Plan 🚀', notes: 'ok', items: [{ text: 'one', n: 1 }, { text: 'two', n: 2 }], meta: {} };
   await h.sql('SELECT collab.create_doc($1, $2, $3, $4::jsonb)', [C, d, 'json0', JSON.stringify(initial)]);
   const { conns, ops, db } = await h.editConcurrently(C, d, [A.url, B.url, A.url, B.url, A.url],
-    { rounds: 50, seed, makeOp: randomOp, name: 'json' });
+    { rounds: 50, seed, makeOp: h.randomJson0Op, name: 'json' });
 
   // Replaying the op-log with npm ot-json0 gives the snapshot, and the queryable column holds it too.
   let data = ops[0].op.create.data;
